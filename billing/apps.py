@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BillingConfig(AppConfig):
+    """A firm's invoicing of its members: catalogue, invoices, payments, exports."""
+
+    name = "billing"
+    verbose_name = _("Facturation")

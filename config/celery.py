@@ -1,0 +1,25 @@
+"""The Celery application. Tasks carry their tenant (tenant-schemas-celery).
+
+Periodic work is declared once here; beat stores it in the database
+(django-celery-beat's DatabaseScheduler, public schema) and runs a single
+fan-out task that enqueues one task per active tenant in that tenant's schema.
+"""
+
+import os
+
+from django.conf import settings
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = CeleryApp("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "fan-out-tenant-heartbeat": {
+        "task": "core.tasks.fan_out",
+        "schedule": float(getattr(settings, "HEARTBEAT_INTERVAL_SECONDS", 300)),
+        "args": ("core.tasks.tenant_heartbeat",),
+    },
+}

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from mediation import views
+
+app_name = "staff"
+urlpatterns = [
+    path("", views.staff_home, name="home"),
+]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import io
+
+from django.core.management import call_command
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from tenants.models import Domain, Tenant
+
+
+def _snapshot() -> dict[str, object]:
+    with schema_context("public"):
+        tenants = sorted(Tenant.objects.values_list("schema_name", "name", "siren", "is_active"))
+        domains = sorted(Domain.objects.values_list("domain", "tenant__schema_name", "is_primary"))
+        operators = sorted(User.objects.values_list("email", "role", "password", "is_superuser"))
+    with schema_context("demo"):
+        staff = sorted(User.objects.values_list("email", "role", "password", "first_name", "is_staff"))
+    return {"tenants": tenants, "domains": domains, "operators": operators, "staff": staff}
+
+
+def test_seed_demo_twice_leaves_the_same_data(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    first = _snapshot()
+
+    call_command("seed_demo", stdout=io.StringIO())
+    second = _snapshot()
+
+    assert first == second
+    assert ("demo.localhost", "demo", True) in first["domains"]
+    assert {email for email, *_ in first["staff"]} == {
+        "admin@cabinet-demo.fr",
+        "mediateur@cabinet-demo.fr",
+        "finance@cabinet-demo.fr",
+    }
+    assert {role for _, role, *_ in first["staff"]} == {"admin", "mediator", "finance"}
