@@ -6,7 +6,9 @@ fan-out task that enqueues one task per active tenant in that tenant's schema.
 """
 
 import os
+from typing import Any
 
+from celery.signals import task_prerun
 from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp
 
@@ -23,3 +25,12 @@ app.conf.beat_schedule = {
         "args": ("core.tasks.tenant_heartbeat",),
     },
 }
+
+
+@task_prerun.connect
+def _tag_task_tenant(**_: Any) -> None:
+    # Connected after tenant-schemas-celery's own handler: the schema is switched.
+    from core.observability import tag_tenant
+    from core.tenancy import current_schema
+
+    tag_tenant(current_schema())

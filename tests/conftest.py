@@ -33,7 +33,10 @@ def _ensure_tenant(schema_name: str, name: str, domain: str) -> Tenant:
         tenant = Tenant(schema_name=schema_name, name=name)
         tenant.save(verbosity=0)
     else:
+        # --reuse-db: bring an existing schema up to the code's migrations.
         tenant.create_schema(check_if_exists=True, verbosity=0)
+        if schema_name != get_public_schema_name():
+            call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
     Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": True})
     return tenant
 
