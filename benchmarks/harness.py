@@ -162,3 +162,30 @@ def load(
         seconds=elapsed,
         latencies_ms=[lat for p in parts for lat in p[2]],
     )
+
+
+@contextmanager
+def bench_database() -> Iterator[None]:
+    """Django set up on `<DATABASE_URL's db>_bench`, created and migrated (public schema) when missing."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    parts = urlsplit(url)
+    bench_name = parts.path.lstrip("/") + "_bench"
+    admin_url = parts._replace(scheme="postgresql", path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (bench_name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{bench_name}"')
+    os.environ["DATABASE_URL"] = parts._replace(path="/" + bench_name).geturl()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    try:
+        yield
+    finally:
+        os.environ["DATABASE_URL"] = url

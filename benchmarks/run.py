@@ -20,6 +20,10 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.harness import Record  # noqa: E402
 
 
+def _figure(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
+
+
 def main(selected: list[str]) -> int:
     modules = sorted(p.stem for p in (ROOT / "benchmarks").glob("bench_*.py"))
     if selected:
@@ -33,13 +37,17 @@ def main(selected: list[str]) -> int:
 
     out = ROOT / "benchmarks" / "results" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps([r.as_dict() for r in records], indent=2, ensure_ascii=False) + "\n")
+    # A partial run (`run.py http`) replaces its own figures and keeps the others.
+    previous = json.loads(out.read_text()) if out.exists() else []
+    fresh = {r.name for r in records}
+    merged = [old for old in previous if old["name"] not in fresh] + [r.as_dict() for r in records]
+    out.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
 
     print(f"\n{'benchmark':<40} {'value':>12} {'unit':<7} {'baseline':>10} {'ratio':>7}")
     for r in records:
-        baseline = f"{r.baseline:.1f}" if r.baseline is not None else "-"
-        ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
-        print(f"{r.name:<40} {r.value:>12.1f} {r.unit:<7} {baseline:>10} {ratio:>7}")
+        baseline = _figure(r.baseline) if r.baseline is not None else "-"
+        ratio = f"{r.ratio:.3f}" if r.ratio is not None else "-"
+        print(f"{r.name:<40} {_figure(r.value):>12} {r.unit:<7} {baseline:>10} {ratio:>7}")
     if records:
         print(f"\nmachine: {records[0].machine}\nwritten: {out.relative_to(ROOT)}")
     return 0

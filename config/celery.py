@@ -24,6 +24,10 @@ app.conf.beat_schedule = {
         "schedule": float(getattr(settings, "HEARTBEAT_INTERVAL_SECONDS", 300)),
         "args": ("core.tasks.tenant_heartbeat",),
     },
+    "refill-tenant-pool": {
+        "task": "tenants.tasks.refill_tenant_pool",
+        "schedule": 600.0,
+    },
 }
 
 

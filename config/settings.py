@@ -59,6 +59,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_htmx",
     "core",
     "config",
 ]
@@ -73,6 +74,7 @@ TENANT_APPS = [
     "allauth.account",
     "allauth.mfa",
     "core",
+    "firm",
     "mediation",
     "billing",
     "public_site",
@@ -94,6 +96,7 @@ MIDDLEWARE = [
     "core.middleware.HealthCheckMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "core.middleware.TenantContextMiddleware",
+    "tenants.middleware.SuspendedFirmMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +105,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # After allauth's AccountMiddleware: a firm that requires MFA sends staff without TOTP to its activation page.
+    "accounts.middleware.RequireMfaMiddleware",
 ]
 
 TEMPLATES = [
@@ -299,3 +305,8 @@ if SENTRY_DSN:
 
     init_sentry(dsn=SENTRY_DSN, environment=DJANGO_ENV, release=env.str("RELEASE", default=""))
 HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
+# Spare firm schemas kept ready for instant signups (tenants.provisioning).
+TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=2)
+# migrate_schemas skips schemas that already have every migration (tenants.migration_executor).
+GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)

@@ -4,10 +4,14 @@ from django.contrib import admin
 from django.urls import path
 
 from config.urls_common import urlpatterns as common
-from tenants.views import platform_home
+from tenants import views
 
 urlpatterns = [
-    path("", platform_home, name="platform-home"),
+    path("", views.platform_home, name="platform-home"),
+    path("inscription/", views.signup, name="signup"),
+    path("inscription/confirmer/<str:token>/", views.signup_verify, name="signup-verify"),
+    path("inscription/<uuid:public_id>/", views.signup_progress, name="signup-progress"),
+    path("inscription/<uuid:public_id>/reessayer/", views.signup_retry, name="signup-retry"),
     path("admin/", admin.site.urls),
     *common,
 ]

@@ -3,15 +3,22 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.api.views import MeView
+from accounts.api.views import MeView, StaffListView
+from accounts.views import accept_invitation
 from config.urls_common import urlpatterns as common
+from firm.api.views import FirmProfileView
 from public_site.views import home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("accounts/invitation/<str:token>/", accept_invitation, name="accept_invitation"),
     path("accounts/", include("allauth.urls")),
+    path("staff/equipe/", include("accounts.urls")),
+    path("staff/cabinet/", include("firm.urls")),
     path("staff/", include("mediation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", MeView.as_view(), name="api-me"),
+    path("api/v1/firm/", FirmProfileView.as_view(), name="api-firm"),
+    path("api/v1/staff/", StaffListView.as_view(), name="api-staff"),
     *common,
 ]

@@ -8,7 +8,7 @@ runs it inside that schema (tenant-schemas-celery).
 from __future__ import annotations
 
 from celery import shared_task
-from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
+from django_tenants.utils import get_tenant_model, tenant_context
 
 from core import services
 from core.tenancy import current_schema
@@ -20,7 +20,7 @@ def fan_out(task_name: str) -> list[str]:
 
     task = app.tasks[task_name]
     schemas = []
-    tenants = get_tenant_model().objects.exclude(schema_name=get_public_schema_name()).filter(is_active=True)
+    tenants = get_tenant_model().objects.active_firms()
     for tenant in tenants.only("pk", "schema_name").order_by("schema_name"):
         with tenant_context(tenant):
             task.delay()

@@ -11,3 +11,8 @@ def current_schema() -> str:
 
 def on_public_schema() -> bool:
     return current_schema() == get_public_schema_name()
+
+
+def use_public_schema() -> None:
+    """Point the default connection back at the public schema."""
+    connection.set_schema_to_public()  # type: ignore[attr-defined]

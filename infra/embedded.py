@@ -113,6 +113,7 @@ def run_stack(port: int) -> int:
         started = time.monotonic()
         manage(env, "migrate_schemas", "--shared", "-v", "0")
         manage(env, "migrate_schemas", "--tenant", "-v", "0")
+        manage(env, "tenant_pool")
         log(f"migrations applied ({time.monotonic() - started:.1f} s)")
         seeded = subprocess.run(
             [sys.executable, "manage.py", "seed_demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True

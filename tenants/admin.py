@@ -1,8 +1,14 @@
-from django.contrib import admin
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.tenancy import on_public_schema
-from tenants.models import Domain, Tenant
+from tenants import services
+from tenants.models import Domain, DomainRequest, Plan, Signup, Tenant
 
 
 class PublicSchemaOnlyAdmin(admin.ModelAdmin):
@@ -19,13 +25,87 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(PublicSchemaOnlyAdmin):
-    list_display = ("name", "schema_name", "siren", "is_active", "created_at")
-    search_fields = ("name", "schema_name", "siren")
-    list_filter = ("is_active",)
+    list_display = ("name", "schema_name", "kind", "plan", "is_active", "suspended_at", "created_at")
+    list_select_related = ("plan",)
+    search_fields = ("name", "schema_name", "siren", "domains__domain")
+    list_filter = ("kind", "is_active", "plan")
+    readonly_fields = ("schema_name", "kind", "suspended_at", "suspension_reason", "created_at")
     inlines = [DomainInline]
+    actions = ["suspend", "reactivate"]
+
+    @admin.action(description=_("Suspendre les cabinets sélectionnés"))
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        done = [
+            services.suspend_firm(tenant=t, by=request.user, reason=str(_("Suspendu par l'opérateur")))
+            for t in queryset.filter(kind=Tenant.Kind.FIRM, is_active=True)
+        ]
+        self.message_user(
+            request,
+            ngettext("%(count)d cabinet suspendu.", "%(count)d cabinets suspendus.", len(done)) % {"count": len(done)},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Réactiver les cabinets sélectionnés"))
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        done = [
+            services.reactivate_firm(tenant=t, by=request.user)
+            for t in queryset.filter(kind=Tenant.Kind.FIRM, is_active=False)
+        ]
+        self.message_user(
+            request,
+            ngettext("%(count)d cabinet réactivé.", "%(count)d cabinets réactivés.", len(done)) % {"count": len(done)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Domain)
 class DomainAdmin(PublicSchemaOnlyAdmin):
     list_display = ("domain", "tenant", "is_primary")
+    list_select_related = ("tenant",)
     search_fields = ("domain",)
+
+
+@admin.register(Plan)
+class PlanAdmin(PublicSchemaOnlyAdmin):
+    list_display = ("name", "code", "monthly_price_cents", "max_active_members", "max_staff_seats", "is_public")
+
+
+@admin.register(Signup)
+class SignupAdmin(PublicSchemaOnlyAdmin):
+    list_display = ("legal_name", "slug", "admin_email", "plan", "status", "attempts", "created_at", "ready_at")
+    list_filter = ("status", "plan")
+    search_fields = ("legal_name", "slug", "admin_email", "siren")
+    readonly_fields = [f.name for f in Signup._meta.fields if f.name != "token_hash"]
+    exclude = ("token_hash",)
+
+
+@admin.register(DomainRequest)
+class DomainRequestAdmin(PublicSchemaOnlyAdmin):
+    list_display = ("domain", "tenant", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("status",)
+    list_select_related = ("tenant",)
+    search_fields = ("domain", "tenant__name")
+    readonly_fields = ("tenant", "domain", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    actions = ["approve", "reject"]
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[DomainRequest], *, approve: bool) -> None:
+        decided = 0
+        for domain_request in queryset.filter(status=DomainRequest.Status.REQUESTED):
+            try:
+                services.decide_custom_domain(request=domain_request, by=request.user, approve=approve)
+                decided += 1
+            except services.SignupError as exc:
+                self.message_user(request, f"{domain_request.domain} : {exc}", messages.ERROR)
+        self.message_user(
+            request,
+            ngettext("%(count)d demande traitée.", "%(count)d demandes traitées.", decided) % {"count": decided},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Approuver les domaines sélectionnés"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[DomainRequest]) -> None:
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Refuser les domaines sélectionnés"))
+    def reject(self, request: HttpRequest, queryset: QuerySet[DomainRequest]) -> None:
+        self._decide(request, queryset, approve=False)

@@ -27,6 +27,13 @@ TENANTS = {
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # The real hasher costs ~0.3 s per password: tests don't need its strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _ensure_tenant(schema_name: str, name: str, domain: str) -> Tenant:
     tenant = Tenant.objects.filter(schema_name=schema_name).first()
     if tenant is None:
@@ -79,7 +86,7 @@ def _keep_public_schema_on_flush(request: pytest.FixtureRequest) -> Iterator[Non
     request.getfixturevalue("_django_db_helper")
     yield
     connection.set_schema_to_public()
-    firms = list(Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name"))
+    firms = list(Tenant.objects.firms().order_by("schema_name"))
     for firm in firms[:-1]:
         connection.set_tenant(firm)
         call_command("flush", interactive=False, verbosity=0)
@@ -178,3 +185,24 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def tenant_template(django_db_setup: Any, django_db_blocker: Any) -> Tenant:
+    """The migrated template schema new firms are cloned from (committed once per session)."""
+    from tenants.provisioning import ensure_template
+
+    with django_db_blocker.unblock():
+        return ensure_template()
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run tasks in-process: for tests that follow a flow through its tasks, not the worker itself."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False

@@ -4,7 +4,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import selectors
 from accounts.models import User
+from accounts.permissions import HasPerm, Perm
 from core.tenancy import current_schema
 
 
@@ -44,3 +46,24 @@ class MeView(APIView):
             "firm": {"name": tenant.name, "schema_name": current_schema()},
         }
         return Response(MeSerializer(data).data)
+
+
+class StaffMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    role = serializers.ChoiceField(choices=User.Role.choices)
+    is_active = serializers.BooleanField()
+    has_totp = serializers.BooleanField()
+    last_login = serializers.DateTimeField(allow_null=True)
+
+
+class StaffListView(APIView):
+    """The firm's staff accounts, with their role and status (staff.manage)."""
+
+    permission_classes = [HasPerm(Perm.STAFF_MANAGE)]
+
+    @extend_schema(responses={200: StaffMemberSerializer(many=True), 403: ErrorSerializer}, operation_id="staff_list")
+    def get(self, request: Request) -> Response:
+        return Response(StaffMemberSerializer(selectors.staff_members(), many=True).data)

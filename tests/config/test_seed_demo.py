@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from firm.models import FirmProfile, Mediator
 from tenants.models import Domain, Tenant
 
 
@@ -16,7 +17,16 @@ def _snapshot() -> dict[str, object]:
         operators = sorted(User.objects.values_list("email", "role", "password", "is_superuser"))
     with schema_context("demo"):
         staff = sorted(User.objects.values_list("email", "role", "password", "first_name", "is_staff"))
-    return {"tenants": tenants, "domains": domains, "operators": operators, "staff": staff}
+        profile = list(FirmProfile.objects.values_list("legal_name", "siren", "invoice_prefix"))
+        mediators = list(Mediator.objects.values_list("email", "user__email"))
+    return {
+        "tenants": tenants,
+        "domains": domains,
+        "operators": operators,
+        "staff": staff,
+        "profile": profile,
+        "mediators": mediators,
+    }
 
 
 def test_seed_demo_twice_leaves_the_same_data(db):
@@ -34,3 +44,5 @@ def test_seed_demo_twice_leaves_the_same_data(db):
         "finance@cabinet-demo.fr",
     }
     assert {role for _, role, *_ in first["staff"]} == {"admin", "mediator", "finance"}
+    assert first["profile"] == [("Cabinet Démo Médiation", "732829320", "DEMO")]
+    assert first["mediators"] == [("mediateur@cabinet-demo.fr", "mediateur@cabinet-demo.fr")]

@@ -7,7 +7,6 @@ import time
 import pytest
 from django.db import connection
 
-from config.celery import app
 from core.models import PeriodicRun
 from core.tasks import fan_out
 from tenants.models import Tenant
@@ -22,14 +21,7 @@ def _runs_by_schema(use_tenant) -> dict[str, list[tuple[str, int]]]:
     return found
 
 
-@pytest.fixture
-def eager_tasks():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-def test_fan_out_runs_the_task_once_in_each_active_tenant_schema(db, use_tenant, eager_tasks):
+def test_fan_out_runs_the_task_once_in_each_active_tenant_schema(db, use_tenant, eager_celery):
 
     schemas = fan_out.apply(args=("core.tasks.tenant_heartbeat",)).get()
 
@@ -37,7 +29,7 @@ def test_fan_out_runs_the_task_once_in_each_active_tenant_schema(db, use_tenant,
     assert _runs_by_schema(use_tenant) == {"alpha": [("alpha", 1)], "beta": [("beta", 1)]}
 
 
-def test_fan_out_skips_suspended_tenants(db, use_tenant, eager_tasks):
+def test_fan_out_skips_suspended_tenants(db, use_tenant, eager_celery):
     Tenant.objects.filter(schema_name="beta").update(is_active=False)
 
     schemas = fan_out.apply(args=("core.tasks.tenant_heartbeat",)).get()

@@ -1,0 +1,132 @@
+"""What each role may do in a firm: one table, read by views, the API and templates.
+
+`ROLE_PERMISSIONS` is the single source of truth. A user has a permission when
+they are authenticated, active, and their role's row holds it. Being a Django
+superuser grants nothing here: only the role counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from accounts.models import User
+
+Role = User.Role
+
+
+class Perm(StrEnum):
+    FIRM_SETTINGS = "firm.settings"
+    STAFF_MANAGE = "staff.manage"
+    MEMBERS_VIEW = "members.view"
+    MEMBERS_EDIT = "members.edit"
+    CASES_VIEW = "cases.view"
+    CASES_HANDLE = "cases.handle"
+    CASES_DECIDE = "cases.decide"
+    BILLING_VIEW = "billing.view"
+    BILLING_EDIT = "billing.edit"
+    BILLING_EXPORT = "billing.export"
+    REPORTS_VIEW = "reports.view"
+    AUDIT_VIEW = "audit.view"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.ADMIN: frozenset(Perm),
+    Role.MEDIATOR: frozenset(
+        {Perm.CASES_VIEW, Perm.CASES_HANDLE, Perm.CASES_DECIDE, Perm.MEMBERS_VIEW, Perm.REPORTS_VIEW}
+    ),
+    Role.CASE_OFFICER: frozenset({Perm.CASES_VIEW, Perm.CASES_HANDLE, Perm.MEMBERS_VIEW, Perm.MEMBERS_EDIT}),
+    Role.FINANCE: frozenset(
+        {Perm.BILLING_VIEW, Perm.BILLING_EDIT, Perm.BILLING_EXPORT, Perm.MEMBERS_VIEW, Perm.REPORTS_VIEW}
+    ),
+    Role.READ_ONLY: frozenset(perm for perm in Perm if perm.endswith(".view")),
+}
+
+
+def permissions_of(user: Any) -> frozenset[Perm]:
+    """Every permission `user` holds now (none when anonymous or inactive)."""
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    try:
+        return ROLE_PERMISSIONS[Role(user.role)]
+    except ValueError:  # a role the table does not know grants nothing
+        return frozenset()
+
+
+def user_has_perm(user: Any, perm: Perm | str) -> bool:
+    """Whether `user` holds `perm`. An unknown permission name is a programming error."""
+    return Perm(perm) in permissions_of(user)
+
+
+def ensure_perm(user: Any, perm: Perm) -> None:
+    """Raises PermissionDenied unless `user` holds `perm`.
+
+    Services call it too, not only views: no other caller (API, shell, task)
+    can then skip the check.
+    """
+    if not user_has_perm(user, perm):
+        raise PermissionDenied
+
+
+def forbidden(request: HttpRequest) -> HttpResponse:
+    """The 403 page of the staff area, in the firm's layout."""
+    return render(request, "accounts/forbidden.html", status=403)
+
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+def require_perm(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
+    """View decorator: anonymous users go to the login page, others without `perm` get a 403 page."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user_has_perm(request.user, perm):
+                return forbidden(request)
+            return view(request, *args, **kwargs)
+
+        wrapper.required_perm = perm  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+class RequirePermMixin:
+    """The class-based form of `require_perm`: set `required_perm` on the view."""
+
+    required_perm: Perm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user_has_perm(request.user, self.required_perm):
+            return forbidden(request)
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+def HasPerm(perm: Perm) -> type[BasePermission]:  # used like a class: permission_classes = [HasPerm(...)]
+    """A DRF permission class requiring `perm`; a refusal is 403 with the code `permission_denied`."""
+
+    class _HasPerm(BasePermission):
+        message = _("Votre rôle ne vous permet pas d'effectuer cette action.")
+        code = "permission_denied"
+
+        def has_permission(self, request: Request, view: APIView) -> bool:
+            return user_has_perm(request.user, perm)
+
+    _HasPerm.__name__ = _HasPerm.__qualname__ = f"HasPerm_{perm.name}"
+    return _HasPerm

@@ -1,0 +1,223 @@
+"""Every write on the firm's staff: invitations, roles, activation. Each leaves an audit row."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.password_validation import validate_password
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import selectors
+from accounts.errors import (
+    AlreadyStaff,
+    CannotDeactivateSelf,
+    InactiveStaff,
+    InvitationUnusable,
+    LastActiveAdmin,
+    StaffSeatsFull,
+)
+from accounts.models import Invitation, User, hash_token, new_token
+from accounts.permissions import Perm, ensure_perm
+from core import audit
+
+# What a role change touches: Django's admin access follows the firm role
+# (is_staff for admins only, and a demoted admin loses superuser rights).
+ROLE_FIELDS = ("role", "is_staff", "is_superuser")
+
+
+def _lock_for_staff_change(user: User) -> tuple[User, list[User]]:
+    """Locks the firm's active admins, then `user`; returns the fresh user and the admins.
+
+    Admins are always locked first and in id order, so two admins demoting
+    each other at the same moment are serialised and the second one sees
+    that it would leave no admin.
+    """
+    admins = list(User.objects.select_for_update().filter(role=User.Role.ADMIN, is_active=True).order_by("pk"))
+    return User.objects.select_for_update().get(pk=user.pk), admins
+
+
+def _ensure_another_active_admin(user: User, admins: list[User]) -> None:
+    """Refuses a change that would leave the firm without an active admin."""
+    if user.role == User.Role.ADMIN and user.is_active and all(admin.pk == user.pk for admin in admins):
+        raise LastActiveAdmin
+
+
+def _send_invitation(*, email: str, subject: str, body: str) -> None:
+    send_mail(subject, body, None, [email])
+
+
+def _ensure_staff_seat() -> None:
+    """Refuses one more active account or pending invitation beyond the firm's plan."""
+    tenant = getattr(connection, "tenant", None)
+    plan = getattr(tenant, "plan", None)
+    limit = getattr(plan, "max_staff_seats", None)
+    if tenant is None or plan is None or limit is None:
+        return
+    # Two admins inviting at once must not both take the last seat.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"staff-seats:{tenant.schema_name}"])
+    pending = Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).count()
+    if User.objects.filter(is_active=True).count() + pending >= limit:
+        raise StaffSeatsFull(limit=limit, plan=plan.name)
+
+
+@transaction.atomic
+def invite_staff(*, by: User, email: str, role: User.Role | str, site_url: str) -> tuple[Invitation, str]:
+    """Invites `email` to join with `role`; mails the link after commit. Returns the invitation and its raw token.
+
+    Older pending invitations for the same address are revoked: only the
+    newest link works.
+    """
+    ensure_perm(by, Perm.STAFF_MANAGE)
+    email = User.objects.normalize_email(email).lower()
+    role = User.Role(role)
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        raise AlreadyStaff if existing.is_active else InactiveStaff
+
+    now = timezone.now()
+    older_invitations = Invitation.objects.select_for_update().filter(
+        email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+    if not older_invitations.filter(expires_at__gt=now).exists():  # a re-invitation replaces its seat
+        _ensure_staff_seat()
+    for older in older_invitations:
+        older.revoked_at = now
+        older.save(update_fields=["revoked_at"])
+        audit.record(actor=by, action="staff.invitation_revoked", obj=older, changes={"revoked_at": [None, now]})
+
+    token = new_token()
+    invitation = Invitation.objects.create(email=email, role=role, token_hash=hash_token(token), invited_by=by)
+    audit.record(
+        actor=by,
+        action="staff.invited",
+        obj=invitation,
+        changes=audit.diff({}, audit.snapshot(invitation, ["email", "role", "expires_at"])),
+    )
+
+    tenant = getattr(connection, "tenant", None)
+    context = {
+        "firm_name": getattr(tenant, "name", ""),
+        "inviter": by.get_full_name() or by.email,
+        "role": invitation.get_role_display(),
+        "link": site_url.rstrip("/") + reverse("accept_invitation", kwargs={"token": token}),
+        "expires_at": invitation.expires_at,
+    }
+    subject = " ".join(render_to_string("accounts/email/invitation_subject.txt", context).split())
+    body = render_to_string("accounts/email/invitation_message.txt", context)
+    transaction.on_commit(partial(_send_invitation, email=email, subject=subject, body=body))
+    return invitation, token
+
+
+@transaction.atomic
+def revoke_invitation(*, by: User, invitation: Invitation) -> Invitation:
+    ensure_perm(by, Perm.STAFF_MANAGE)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:
+        raise InvitationUnusable(invitation.status)
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit.record(
+        actor=by,
+        action="staff.invitation_revoked",
+        obj=invitation,
+        changes={"revoked_at": [None, invitation.revoked_at]},
+    )
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, first_name: str, last_name: str, password: str) -> User:
+    """Creates the invited staff account. The invitation row is locked: a link works once."""
+    invitation = selectors.invitation_for_token(token, for_update=True)
+    if invitation is None:
+        raise InvitationUnusable("unknown")
+    if invitation.status != Invitation.Status.PENDING:
+        raise InvitationUnusable(invitation.status)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise InvitationUnusable("taken")
+
+    user = User(
+        email=invitation.email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        role=invitation.role,
+        is_staff=invitation.role == User.Role.ADMIN,
+    )
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    # The link reached this mailbox: the address is verified.
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit.record(
+        actor=user,
+        action="staff.invitation_accepted",
+        obj=invitation,
+        changes={"accepted_at": [None, invitation.accepted_at]},
+    )
+    audit.record(
+        actor=user,
+        action="staff.joined",
+        obj=user,
+        changes=audit.diff({}, audit.snapshot(user, ["email", "first_name", "last_name", "role", "is_active"])),
+    )
+    return user
+
+
+@transaction.atomic
+def change_role(*, by: User, user: User, role: User.Role | str) -> User:
+    ensure_perm(by, Perm.STAFF_MANAGE)
+    role = User.Role(role)
+    user, admins = _lock_for_staff_change(user)
+    if user.role == role:
+        return user
+    if role != User.Role.ADMIN:
+        _ensure_another_active_admin(user, admins)
+    before = audit.snapshot(user, ROLE_FIELDS)
+    user.role = role
+    user.is_staff = role == User.Role.ADMIN
+    user.is_superuser = user.is_superuser and role == User.Role.ADMIN
+    user.save(update_fields=list(ROLE_FIELDS))
+    audit.record(
+        actor=by, action="staff.role_changed", obj=user, changes=audit.diff(before, audit.snapshot(user, ROLE_FIELDS))
+    )
+    return user
+
+
+@transaction.atomic
+def deactivate_staff(*, by: User, user: User) -> User:
+    """Turns an account off: its sessions stop working at once (inactive users are anonymous)."""
+    ensure_perm(by, Perm.STAFF_MANAGE)
+    if user.pk == by.pk:
+        raise CannotDeactivateSelf
+    user, admins = _lock_for_staff_change(user)
+    if not user.is_active:
+        return user
+    _ensure_another_active_admin(user, admins)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit.record(actor=by, action="staff.deactivated", obj=user, changes={"is_active": [True, False]})
+    return user
+
+
+@transaction.atomic
+def reactivate_staff(*, by: User, user: User) -> User:
+    ensure_perm(by, Perm.STAFF_MANAGE)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        return user
+    _ensure_staff_seat()
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit.record(actor=by, action="staff.reactivated", obj=user, changes={"is_active": [False, True]})
+    return user

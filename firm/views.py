@@ -1,0 +1,102 @@
+"""The firm's settings pages (/staff/cabinet/): profile and mediators. Admins only (firm.settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.forms import BaseForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.permissions import Perm, require_perm
+from firm import selectors, services
+from firm.forms import CustomDomainForm, FirmProfileForm, MediatorForm
+
+
+def _acting_user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # require_perm let only staff users through
+    return request.user
+
+
+def _changes(form: BaseForm) -> dict[str, Any]:
+    return {name: form.cleaned_data[name] for name in form.changed_data}
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+def profile_edit(request: HttpRequest) -> HttpResponse:
+    form = FirmProfileForm(request.POST or None, request.FILES or None, instance=selectors.firm_profile())
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_firm_profile(by=_acting_user(request), **_changes(form))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Les informations du cabinet sont enregistrées."))
+            return redirect("firm:profile")
+    return render(request, "firm/profile_form.html", {"form": form})
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+def mediator_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "firm/mediator_list.html", {"mediators": selectors.mediators()})
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+def mediator_create(request: HttpRequest) -> HttpResponse:
+    form = MediatorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mediator = services.create_mediator(by=_acting_user(request), **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Le médiateur %(name)s est ajouté.") % {"name": mediator})
+            return redirect("firm:mediators")
+    return render(request, "firm/mediator_form.html", {"form": form, "mediator": None})
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+def mediator_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    mediator = selectors.mediator(pk=pk)
+    if mediator is None:
+        raise Http404
+    form = MediatorForm(request.POST or None, instance=mediator)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_mediator(by=_acting_user(request), mediator=mediator, **_changes(form))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Les informations de %(name)s sont enregistrées.") % {"name": mediator})
+            return redirect("firm:mediators")
+    return render(request, "firm/mediator_form.html", {"form": form, "mediator": mediator})
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+def domains(request: HttpRequest) -> HttpResponse:
+    """The firm's host names, and its requests for a custom domain (approved by the platform operator)."""
+    from tenants import services as platform
+    from tenants.models import Domain, DomainRequest
+
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = CustomDomainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            platform.request_custom_domain(
+                tenant=tenant, domain=form.cleaned_data["domain"], by_email=_acting_user(request).email
+            )
+        except platform.SignupError as exc:
+            form.add_error("domain", str(exc))
+        else:
+            messages.success(request, _("Votre demande est transmise à l'opérateur de la plateforme."))
+            return redirect("firm:domains")
+    context = {
+        "form": form,
+        "domains": Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain"),
+        "requests": DomainRequest.objects.filter(tenant=tenant),
+    }
+    return render(request, "firm/domains.html", context, status=400 if form.errors else 200)
