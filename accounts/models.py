@@ -55,6 +55,9 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("adresse e-mail"), unique=True)
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.READ_ONLY)
+    # The account the platform's support logs in with through a SupportGrant
+    # link: it holds no seat of the plan and only lives as long as the grant.
+    is_platform_support = models.BooleanField(_("assistance de la plateforme"), default=False, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.mail import send_mail
 from django.db import connection, transaction
@@ -24,6 +25,8 @@ from accounts.errors import (
 from accounts.models import Invitation, User, hash_token, new_token
 from accounts.permissions import Perm, ensure_perm
 from core import audit
+from tenants.models import SupportGrant
+from tenants.support import SupportAccessError, open_support_session
 
 # What a role change touches: Django's admin access follows the firm role
 # (is_staff for admins only, and a demoted admin loses superuser rights).
@@ -37,7 +40,12 @@ def _lock_for_staff_change(user: User) -> tuple[User, list[User]]:
     each other at the same moment are serialised and the second one sees
     that it would leave no admin.
     """
-    admins = list(User.objects.select_for_update().filter(role=User.Role.ADMIN, is_active=True).order_by("pk"))
+    # A support account is no admin of the firm's own: it must not let the last real admin go.
+    admins = list(
+        User.objects.select_for_update()
+        .filter(role=User.Role.ADMIN, is_active=True, is_platform_support=False)
+        .order_by("pk")
+    )
     return User.objects.select_for_update().get(pk=user.pk), admins
 
 
@@ -64,7 +72,8 @@ def _ensure_staff_seat() -> None:
     pending = Invitation.objects.filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).count()
-    if User.objects.filter(is_active=True).count() + pending >= limit:
+    # The platform's support account is not the firm's staff: it takes no seat.
+    if User.objects.filter(is_active=True, is_platform_support=False).count() + pending >= limit:
         raise StaffSeatsFull(limit=limit, plan=plan.name)
 
 
@@ -221,3 +230,56 @@ def reactivate_staff(*, by: User, user: User) -> User:
     user.save(update_fields=["is_active"])
     audit.record(actor=by, action="staff.reactivated", obj=user, changes={"is_active": [False, True]})
     return user
+
+
+def support_user_email(operator_email: str) -> str:
+    """`ops@plateforme.fr` enters every firm as `support+ops@<PLATFORM_DOMAIN>`: one account per operator and firm."""
+    local_part = operator_email.rsplit("@", 1)[0].lower()
+    return f"support+{local_part}@{settings.PLATFORM_DOMAIN}"
+
+
+@transaction.atomic
+def start_support_session(*, token: str) -> tuple[User, SupportGrant]:
+    """Uses the support link once and returns the firm's support account, with the grant's role.
+
+    The account takes no staff seat, has no password (it is only entered
+    through a grant) and gets the role of the grant's level each time.
+    """
+    grant = open_support_session(token=token)
+    email = support_user_email(grant.operator_email)
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    if user is not None and not user.is_platform_support:
+        raise SupportAccessError("taken")
+    before = audit.snapshot(user, ["role", "is_active"]) if user is not None else {}
+    if user is None:
+        user = User(email=email, is_platform_support=True)
+    role = User.Role.ADMIN if grant.level == SupportGrant.Level.ADMIN else User.Role.READ_ONLY
+    user.first_name, user.last_name = "Support", "plateforme"
+    user.role = role
+    user.is_staff = role == User.Role.ADMIN
+    user.is_superuser = False
+    user.is_active = True
+    user.set_unusable_password()
+    user.save()
+    audit.record(
+        actor=user,
+        action="support.session_opened",
+        obj=grant,
+        changes={
+            "operator": [None, grant.operator_email],
+            "level": [None, grant.level],
+            "reason": [None, grant.reason],
+            "expires_at": [None, grant.expires_at],
+            **audit.diff(before, audit.snapshot(user, ["role", "is_active"])),
+        },
+    )
+    return user, grant
+
+
+@transaction.atomic
+def end_support_session(*, user: User, grant_id: int | None) -> str:
+    """Writes why a support session stops ("revoked", "expired" or "no_grant") to the firm's log; returns it."""
+    grant = SupportGrant.objects.select_related("tenant").filter(pk=grant_id).first() if grant_id else None
+    reason = "no_grant" if grant is None else "revoked" if grant.revoked_at is not None else "expired"
+    audit.record(actor=user, action="support.session_ended", obj=grant or user, changes={"reason": [None, reason]})
+    return reason

@@ -1,4 +1,5 @@
-"""Staff management (/staff/equipe/, admins only) and the invitation link (/accounts/invitation/<token>/)."""
+"""Staff management (/staff/equipe/, admins only), the invitation link (/accounts/invitation/<token>/)
+and the platform's support link (/accounts/support/<token>/)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors, services
 from accounts.errors import INVITATION_REASONS, InvitationUnusable, StaffError
 from accounts.forms import AcceptInvitationForm, InviteForm, RoleForm
+from accounts.middleware import SUPPORT_GRANT_KEY, SUPPORT_SESSION_GRACE
 from accounts.models import Invitation, User
 from accounts.permissions import Perm, require_perm
+from tenants.support import SupportAccessError
 
 
 def _acting_user(request: HttpRequest) -> User:
@@ -142,3 +146,23 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, _("Bienvenue ! Votre compte est créé."))
             return redirect("staff:home")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
+
+
+@never_cache
+@require_GET
+def support_session(request: HttpRequest, token: str) -> HttpResponse:
+    """The operator's single-use link from the console: opens a support session in this firm until the grant ends."""
+    try:
+        user, grant = services.start_support_session(token=token)
+    except SupportAccessError as exc:
+        return render(
+            request,
+            "accounts/support_unusable.html",
+            {"message": exc.message},
+            status=404 if exc.reason == "unknown" else 410,
+        )
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SUPPORT_GRANT_KEY] = grant.pk
+    request.session["support_expires_at"] = grant.expires_at.isoformat()
+    request.session.set_expiry(grant.expires_at + SUPPORT_SESSION_GRACE)
+    return redirect("staff:home")

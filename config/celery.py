@@ -28,6 +28,10 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.refill_tenant_pool",
         "schedule": 600.0,
     },
+    "drop-closed-firms": {
+        "task": "tenants.tasks.drop_closed_firms",
+        "schedule": 86400.0,
+    },
 }
 
 

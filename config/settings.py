@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # After allauth's AccountMiddleware: a firm that requires MFA sends staff without TOTP to its activation page.
     "accounts.middleware.RequireMfaMiddleware",
+    # Ends a platform support session when its grant expires or is revoked (tenants.support).
+    "accounts.middleware.SupportSessionMiddleware",
 ]
 
 TEMPLATES = [
@@ -310,3 +312,5 @@ TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=2)
 # migrate_schemas skips schemas that already have every migration (tenants.migration_executor).
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
+# Days between closing a firm (its data exported) and dropping its schema.
+FIRM_CLOSURE_GRACE_DAYS = env.int("FIRM_CLOSURE_GRACE_DAYS", default=30)

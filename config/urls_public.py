@@ -12,6 +12,7 @@ urlpatterns = [
     path("inscription/confirmer/<str:token>/", views.signup_verify, name="signup-verify"),
     path("inscription/<uuid:public_id>/", views.signup_progress, name="signup-progress"),
     path("inscription/<uuid:public_id>/reessayer/", views.signup_retry, name="signup-retry"),
+    path("console/exports/<int:tenant_id>/", views.console_export, name="console-export"),
     path("admin/", admin.site.urls),
     *common,
 ]

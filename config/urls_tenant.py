@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.api.views import MeView, StaffListView
-from accounts.views import accept_invitation
+from accounts.views import accept_invitation, support_session
 from config.urls_common import urlpatterns as common
 from firm.api.views import FirmProfileView
 from public_site.views import home
@@ -12,6 +12,7 @@ from public_site.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/invitation/<str:token>/", accept_invitation, name="accept_invitation"),
+    path("accounts/support/<str:token>/", support_session, name="support_session"),
     path("accounts/", include("allauth.urls")),
     path("staff/equipe/", include("accounts.urls")),
     path("staff/cabinet/", include("firm.urls")),

@@ -101,23 +101,20 @@ def exec_command(command: list[str]) -> int:
             return proc.wait()
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=ROOT, check=True)
-
-
 def run_stack(port: int) -> int:
     """Migrate, seed the demo firm, then serve web + Celery worker + beat until Ctrl-C."""
     with ExitStack() as stack:
         env = service_environment(stack)
         env.setdefault("PYTHONUNBUFFERED", "1")
         started = time.monotonic()
-        manage(env, "migrate_schemas", "--shared", "-v", "0")
-        manage(env, "migrate_schemas", "--tenant", "-v", "0")
-        manage(env, "tenant_pool")
-        log(f"migrations applied ({time.monotonic() - started:.1f} s)")
-        seeded = subprocess.run(
-            [sys.executable, "manage.py", "seed_demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True
-        ).stdout
+        # One process: migrations (up-to-date schemas skipped), template and pool, demo firm.
+        prepared = subprocess.run(
+            [sys.executable, "manage.py", "prepare_dev"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        if prepared.returncode != 0:
+            log("preparing the database failed (the error is above); nothing was started")
+            return prepared.returncode
+        seeded = prepared.stdout
 
         run_dir = LOCAL / "run"
         run_dir.mkdir(parents=True, exist_ok=True)

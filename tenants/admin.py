@@ -3,19 +3,14 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.tenancy import on_public_schema
-from tenants import services
+from tenants import closure, services
 from tenants.models import Domain, DomainRequest, Plan, Signup, Tenant
-
-
-class PublicSchemaOnlyAdmin(admin.ModelAdmin):
-    """Firms are managed from the platform host only, never from a firm's admin."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return on_public_schema() and super().has_module_permission(request)
+from tenants.support_admin import open_support_access  # also registers SupportGrantAdmin
 
 
 class DomainInline(admin.TabularInline):
@@ -24,14 +19,25 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(PublicSchemaOnlyAdmin):
+class TenantAdmin(admin.ModelAdmin):
     list_display = ("name", "schema_name", "kind", "plan", "is_active", "suspended_at", "created_at")
     list_select_related = ("plan",)
     search_fields = ("name", "schema_name", "siren", "domains__domain")
     list_filter = ("kind", "is_active", "plan")
-    readonly_fields = ("schema_name", "kind", "suspended_at", "suspension_reason", "created_at")
+    readonly_fields = (
+        "schema_name",
+        "kind",
+        "suspended_at",
+        "suspension_reason",
+        "closed_at",
+        "drop_after",
+        "dropped_at",
+        "export_link",
+        "created_at",
+    )
+    exclude = ("export_file", "export_sha256")
     inlines = [DomainInline]
-    actions = ["suspend", "reactivate"]
+    actions = ["suspend", "reactivate", "close", "reopen", open_support_access]
 
     @admin.action(description=_("Suspendre les cabinets sélectionnés"))
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
@@ -57,21 +63,59 @@ class TenantAdmin(PublicSchemaOnlyAdmin):
             messages.SUCCESS,
         )
 
+    @admin.action(description=_("Fermer les cabinets sélectionnés (export, puis suppression après le délai de grâce)"))
+    def close(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        done = [
+            closure.close_firm(tenant=t, by=request.user)
+            for t in Tenant.objects.firms().filter(pk__in=queryset, closed_at__isnull=True)
+        ]
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d cabinet fermé : l'export de ses données est en cours.",
+                "%(count)d cabinets fermés : l'export de leurs données est en cours.",
+                len(done),
+            )
+            % {"count": len(done)},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Rouvrir les cabinets fermés sélectionnés (pendant le délai de grâce)"))
+    def reopen(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        done = [
+            closure.reopen_firm(tenant=t, by=request.user)
+            for t in Tenant.objects.firms().filter(pk__in=queryset, closed_at__isnull=False, dropped_at__isnull=True)
+        ]
+        self.message_user(
+            request,
+            ngettext("%(count)d cabinet rouvert.", "%(count)d cabinets rouverts.", len(done)) % {"count": len(done)},
+            messages.SUCCESS,
+        )
+
+    @admin.display(description=_("Export des données"))
+    def export_link(self, tenant: Tenant) -> str:
+        if not tenant.export_file:
+            return "—"
+        url = reverse("console-export", kwargs={"tenant_id": tenant.pk})
+        return format_html(
+            '<a href="{}">{}</a> <span class="muted">SHA-256 {}</span>', url, tenant.export_file, tenant.export_sha256
+        )
+
 
 @admin.register(Domain)
-class DomainAdmin(PublicSchemaOnlyAdmin):
+class DomainAdmin(admin.ModelAdmin):
     list_display = ("domain", "tenant", "is_primary")
     list_select_related = ("tenant",)
     search_fields = ("domain",)
 
 
 @admin.register(Plan)
-class PlanAdmin(PublicSchemaOnlyAdmin):
+class PlanAdmin(admin.ModelAdmin):
     list_display = ("name", "code", "monthly_price_cents", "max_active_members", "max_staff_seats", "is_public")
 
 
 @admin.register(Signup)
-class SignupAdmin(PublicSchemaOnlyAdmin):
+class SignupAdmin(admin.ModelAdmin):
     list_display = ("legal_name", "slug", "admin_email", "plan", "status", "attempts", "created_at", "ready_at")
     list_filter = ("status", "plan")
     search_fields = ("legal_name", "slug", "admin_email", "siren")
@@ -80,7 +124,7 @@ class SignupAdmin(PublicSchemaOnlyAdmin):
 
 
 @admin.register(DomainRequest)
-class DomainRequestAdmin(PublicSchemaOnlyAdmin):
+class DomainRequestAdmin(admin.ModelAdmin):
     list_display = ("domain", "tenant", "status", "requested_by", "requested_at", "decided_by", "decided_at")
     list_filter = ("status",)
     list_select_related = ("tenant",)

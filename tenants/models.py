@@ -63,6 +63,11 @@ class Tenant(TenantMixin):
     is_active = models.BooleanField(_("actif"), default=True)
     suspended_at = models.DateTimeField(_("suspendu le"), null=True, blank=True)
     suspension_reason = models.CharField(_("motif de la suspension"), max_length=300, blank=True)
+    closed_at = models.DateTimeField(_("fermé le"), null=True, blank=True)
+    drop_after = models.DateTimeField(_("données supprimées après le"), null=True, blank=True)
+    dropped_at = models.DateTimeField(_("données supprimées le"), null=True, blank=True)
+    export_file = models.CharField(_("export des données"), max_length=300, blank=True)
+    export_sha256 = models.CharField(_("empreinte SHA-256 de l'export"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     auto_create_schema = True
@@ -117,6 +122,38 @@ class DomainRequest(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SupportGrant(models.Model):
+    """An operator's explicit, time-limited access to one firm's space, for support.
+
+    Created from the console with a reason; opened through a single-use link on
+    the firm's host; every step is written to the firm's own audit log.
+    """
+
+    class Level(models.TextChoices):
+        READ_ONLY = "read_only", _("Lecture seule")
+        ADMIN = "admin", _("Administrateur")
+
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("cabinet"), on_delete=models.CASCADE, related_name="support_grants"
+    )
+    operator_email = models.EmailField(_("opérateur"))
+    reason = models.CharField(_("motif"), max_length=300)
+    level = models.CharField(_("niveau d'accès"), max_length=10, choices=Level.choices, default=Level.READ_ONLY)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("accordé le"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expire le"))
+    used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("accès support")
+        verbose_name_plural = _("accès support")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.operator_email} → {self.tenant}"
 
 
 class Signup(models.Model):

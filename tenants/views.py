@@ -3,12 +3,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from tenants import services
+from tenants.closure import exports_dir
 from tenants.forms import SignupForm
 from tenants.models import Plan, Signup, Tenant
 
@@ -83,3 +85,15 @@ def signup_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
         raise Http404
     services.retry_signup(signup=found)
     return redirect("signup-progress", public_id=found.public_id)
+
+
+@staff_member_required
+def console_export(request: HttpRequest, tenant_id: int) -> FileResponse:
+    """A closed firm's data export, for platform operators (superusers) only."""
+    if not request.user.is_superuser:
+        raise Http404
+    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    path = exports_dir() / tenant.export_file
+    if not tenant.export_file or not path.is_file():
+        raise Http404
+    return FileResponse(path.open("rb"), as_attachment=True, filename=tenant.export_file)

@@ -46,3 +46,25 @@ def test_seed_demo_twice_leaves_the_same_data(db):
     assert {role for _, role, *_ in first["staff"]} == {"admin", "mediator", "finance"}
     assert first["profile"] == [("Cabinet Démo Médiation", "732829320", "DEMO")]
     assert first["mediators"] == [("mediateur@cabinet-demo.fr", "mediateur@cabinet-demo.fr")]
+
+
+def test_prepare_dev_migrates_fills_the_pool_and_prints_the_logins(db, settings):
+    settings.TENANT_POOL_SIZE = 1
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("prepare_dev", stdout=out, stderr=err)
+
+    assert "admin@cabinet-demo.fr" in out.getvalue() and "demo-mediation-2026" in out.getvalue()
+    assert "migrations checked" in err.getvalue()
+    assert Tenant.objects.filter(kind=Tenant.Kind.TEMPLATE).exists()
+    assert Tenant.objects.filter(kind=Tenant.Kind.POOL).count() == 1
+
+
+def test_demo_commands_refuse_to_run_in_production(db, settings):
+    import pytest
+    from django.core.management.base import CommandError
+
+    settings.PRODUCTION = True
+    for command in ("seed_demo", "prepare_dev"):
+        with pytest.raises(CommandError, match="production"):
+            call_command(command, stdout=io.StringIO())
