@@ -44,6 +44,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[PLATFORM_DOMAIN, f".{PLATFORM
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "tenants.saas",
     "accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -102,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.FirmActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -314,3 +316,10 @@ GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
 # Days between closing a firm (its data exported) and dropping its schema.
 FIRM_CLOSURE_GRACE_DAYS = env.int("FIRM_CLOSURE_GRACE_DAYS", default=30)
+
+# --- SaaS billing of firms (the platform's own Stripe account, tenants.saas) ---
+# Empty key: the firm's subscription page says online payment is not configured.
+PLATFORM_STRIPE_SECRET_KEY = env.str("PLATFORM_STRIPE_SECRET_KEY", default="")
+PLATFORM_STRIPE_WEBHOOK_SECRET = env.str("PLATFORM_STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)

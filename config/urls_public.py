@@ -5,6 +5,7 @@ from django.urls import path
 
 from config.urls_common import urlpatterns as common
 from tenants import views
+from tenants.saas.views import stripe_webhook
 
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("inscription/<uuid:public_id>/", views.signup_progress, name="signup-progress"),
     path("inscription/<uuid:public_id>/reessayer/", views.signup_retry, name="signup-retry"),
     path("console/exports/<int:tenant_id>/", views.console_export, name="console-export"),
+    path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
     path("admin/", admin.site.urls),
     *common,
 ]

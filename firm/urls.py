@@ -11,4 +11,7 @@ urlpatterns = [
     path("mediateurs/nouveau/", views.mediator_create, name="mediator_create"),
     path("mediateurs/<int:pk>/modifier/", views.mediator_edit, name="mediator_edit"),
     path("domaines/", views.domains, name="domains"),
+    path("abonnement/", views.subscription, name="subscription"),
+    path("abonnement/souscrire/", views.subscription_checkout, name="subscription_checkout"),
+    path("abonnement/facturation/", views.subscription_portal, name="subscription_portal"),
 ]

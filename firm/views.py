@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.permissions import Perm, require_perm
@@ -100,3 +102,75 @@ def domains(request: HttpRequest) -> HttpResponse:
         "requests": DomainRequest.objects.filter(tenant=tenant),
     }
     return render(request, "firm/domains.html", context, status=400 if form.errors else 200)
+
+
+# --- The firm's subscription to the platform (tenants.saas) -------------------
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+def subscription(request: HttpRequest) -> HttpResponse:
+    """Plan, status, renewal, seats; a Checkout button per plan and the billing portal."""
+    from tenants.saas import selectors as saas
+    from tenants.saas.services import status_message
+    from tenants.saas.stripe_client import is_configured
+
+    tenant = request.tenant  # type: ignore[attr-defined]
+    current = saas.subscription_of(tenant)
+    checkout = request.GET.get("checkout")
+    if checkout == "success":
+        messages.info(request, _("Merci ! Stripe confirme le paiement : votre abonnement s'affiche dans un instant."))
+    elif checkout == "cancel":
+        messages.info(request, _("Le paiement a été abandonné : rien n'a changé."))
+    context = {
+        "plan": tenant.plan,
+        "subscription": current,
+        "status_message": status_message(current),
+        "seats_used": saas.staff_seats_used(),
+        "offers": saas.plan_offers(),
+        "stripe_configured": is_configured(),
+        "can_subscribe": current is None or not current.is_live,
+    }
+    return render(request, "firm/subscription.html", context)
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+@require_POST
+def subscription_checkout(request: HttpRequest) -> HttpResponse:
+    from tenants.models import Plan
+    from tenants.saas import services as saas
+    from tenants.saas.errors import BillingError
+
+    plan = Plan.objects.filter(code=request.POST.get("plan", ""), is_public=True).first()
+    if plan is None:
+        messages.error(request, _("Choisissez une des formules proposées."))
+        return redirect("firm:subscription")
+    page = request.build_absolute_uri(reverse("firm:subscription"))
+    try:
+        url = saas.start_checkout(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            plan=plan,
+            interval=request.POST.get("interval", "month"),
+            success_url=f"{page}?checkout=success",
+            cancel_url=f"{page}?checkout=cancel",
+        )
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("firm:subscription")
+    return redirect(url)
+
+
+@require_perm(Perm.FIRM_SETTINGS)
+@require_POST
+def subscription_portal(request: HttpRequest) -> HttpResponse:
+    from tenants.saas import services as saas
+    from tenants.saas.errors import BillingError
+
+    try:
+        url = saas.portal_url(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            return_url=request.build_absolute_uri(reverse("firm:subscription")),
+        )
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("firm:subscription")
+    return redirect(url)

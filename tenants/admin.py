@@ -1,16 +1,37 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_tenants.utils import get_public_schema_name
 
 from tenants import closure, services
 from tenants.models import Domain, DomainRequest, Plan, Signup, Tenant
+from tenants.selectors import firm_figures
 from tenants.support_admin import open_support_access  # also registers SupportGrantAdmin
+
+
+class FirmChangeList(ChangeList):
+    """The console's firm list: figures read inside each firm's schema, one query per page."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        public = get_public_schema_name()
+        rows = [
+            t
+            for t in self.result_list
+            if t.kind == Tenant.Kind.FIRM and t.dropped_at is None and t.schema_name != public
+        ]
+        figures = firm_figures(t.schema_name for t in rows)
+        for tenant in rows:
+            tenant.figures = figures[tenant.schema_name]
 
 
 class DomainInline(admin.TabularInline):
@@ -20,7 +41,18 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ("name", "schema_name", "kind", "plan", "is_active", "suspended_at", "created_at")
+    list_display = (
+        "name",
+        "schema_name",
+        "kind",
+        "plan",
+        "is_active",
+        "staff_count",
+        "last_activity_at",
+        "suspended_at",
+        "closed_at",
+        "created_at",
+    )
     list_select_related = ("plan",)
     search_fields = ("name", "schema_name", "siren", "domains__domain")
     list_filter = ("kind", "is_active", "plan")
@@ -37,6 +69,15 @@ class TenantAdmin(admin.ModelAdmin):
     )
     exclude = ("export_file", "export_sha256")
     inlines = [DomainInline]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return FirmChangeList
+
+    @admin.display(description=_("équipe active"))
+    def staff_count(self, tenant: Tenant) -> int | str:
+        figures = getattr(tenant, "figures", None)
+        return figures["staff"] if figures else "—"
+
     actions = ["suspend", "reactivate", "close", "reopen", open_support_access]
 
     @admin.action(description=_("Suspendre les cabinets sélectionnés"))

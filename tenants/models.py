@@ -68,6 +68,7 @@ class Tenant(TenantMixin):
     dropped_at = models.DateTimeField(_("données supprimées le"), null=True, blank=True)
     export_file = models.CharField(_("export des données"), max_length=300, blank=True)
     export_sha256 = models.CharField(_("empreinte SHA-256 de l'export"), max_length=64, blank=True)
+    last_activity_at = models.DateTimeField(_("dernière activité"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     auto_create_schema = True

@@ -1,0 +1,54 @@
+"""The operator console's firm list: figures from each firm's schema, in a constant number of queries."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from tenants.models import Tenant
+
+
+def _operator(public_client):
+    public_client.force_login(User.objects.create_superuser("ops@plateforme.fr", "x" * 12))
+
+
+def test_the_firm_list_shows_each_firms_active_staff(db, public_client):
+    with schema_context("alpha"):
+        User.objects.create_user("a1@alpha.fr", "x" * 12)
+        User.objects.create_user("a2@alpha.fr", "x" * 12)
+        User.objects.create_user("gone@alpha.fr", "x" * 12, is_active=False)
+    _operator(public_client)
+
+    response = public_client.get("/admin/tenants/tenant/?kind__exact=firm")
+
+    rows = {t.schema_name: getattr(t, "figures", None) for t in response.context["cl"].result_list}
+    assert {k: v for k, v in rows.items() if v is not None} == {"alpha": {"staff": 2}, "beta": {"staff": 0}}
+
+
+def test_the_firm_list_costs_the_same_queries_for_more_firms(db, public_client):
+    _operator(public_client)
+    url = "/admin/tenants/tenant/?kind__exact=firm"
+    public_client.get(url)
+    with CaptureQueriesContext(connection) as two_firms:
+        public_client.get(url)
+
+    for n in range(3):
+        Tenant.objects.create(schema_name=f"extra_{n}", name=f"Extra {n}")
+    with CaptureQueriesContext(connection) as five_firms:
+        public_client.get(url)
+
+    assert len(five_firms) == len(two_firms)
+
+
+def test_staff_activity_is_recorded_for_the_console(db, client_a, use_tenant):
+    use_tenant("alpha")
+    user = User.objects.create_user("a1@alpha.fr", "x" * 12)
+    client_a.force_login(user)
+
+    client_a.get("/staff/")
+
+    connection.set_schema_to_public()
+    assert Tenant.objects.get(schema_name="alpha").last_activity_at is not None
+    assert Tenant.objects.get(schema_name="beta").last_activity_at is None
