@@ -7,7 +7,7 @@ from functools import partial
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -56,7 +56,11 @@ def _ensure_another_active_admin(user: User, admins: list[User]) -> None:
 
 
 def _send_invitation(*, email: str, subject: str, body: str) -> None:
-    send_mail(subject, body, None, [email])
+    # The firm's sender name and reply-to live in its settings (the firm app builds on accounts).
+    from firm.selectors import email_identity
+
+    from_email, reply_to = email_identity()
+    EmailMessage(subject, body, from_email, [email], reply_to=reply_to).send()
 
 
 def _ensure_staff_seat() -> None:

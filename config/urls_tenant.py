@@ -7,10 +7,13 @@ from accounts.api.views import MeView, StaffListView
 from accounts.views import accept_invitation, support_session
 from config.urls_common import urlpatterns as common
 from firm.api.views import FirmProfileView
+from firm.views import logo, theme_stylesheet
 from public_site.views import home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("theme.css", theme_stylesheet, name="firm-theme"),
+    path("logo", logo, name="firm-logo"),
     path("accounts/invitation/<str:token>/", accept_invitation, name="accept_invitation"),
     path("accounts/support/<str:token>/", support_session, name="support_session"),
     path("accounts/", include("allauth.urls")),

@@ -27,3 +27,21 @@ def mediators() -> QuerySet[Mediator]:
 
 def mediator(*, pk: int) -> Mediator | None:
     return Mediator.objects.filter(pk=pk).first()
+
+
+def email_identity() -> tuple[str, list[str]]:
+    """(From header, Reply-To list) for the firm's outgoing e-mails.
+
+    The address stays the platform's (DEFAULT_FROM_EMAIL, so that SPF/DKIM
+    hold); the display name and the reply address are the firm's.
+    """
+    from email.utils import formataddr, parseaddr
+
+    from django.conf import settings
+
+    profile = FirmProfile.objects.filter(pk=FirmProfile.SINGLETON_PK).first()
+    tenant = getattr(connection, "tenant", None)
+    name = (profile.email_sender_name if profile else "") or getattr(tenant, "name", "")
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
+    reply_to = [profile.reply_to_email] if profile and profile.reply_to_email else []
+    return formataddr((name, address)) if name else settings.DEFAULT_FROM_EMAIL, reply_to

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -174,3 +175,38 @@ def subscription_portal(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("firm:subscription")
     return redirect(url)
+
+
+# --- Public branding assets of the firm's host (no login: shown on every page) ---
+
+
+def theme_stylesheet(request: HttpRequest) -> HttpResponse:
+    """The firm's colours as CSS variables, with a readable text colour computed for each."""
+    from firm import branding
+
+    css = branding.theme_css(selectors.firm_profile())
+    etag = branding.etag_for(css)
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["ETag"] = etag
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def logo(request: HttpRequest) -> HttpResponseBase:
+    """The firm's logo, or 404 when it has none."""
+    from django.http import FileResponse
+
+    profile = selectors.firm_profile()
+    if not profile.logo:
+        raise Http404
+    try:
+        handle = profile.logo.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle)
+    response["Cache-Control"] = "public, max-age=300"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

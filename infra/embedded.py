@@ -101,6 +101,19 @@ def exec_command(command: list[str]) -> int:
             return proc.wait()
 
 
+def _wait_for_port(port: int, web: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    """The banner promises a page: wait until the web server accepts connections."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.3)
+
+
 def run_stack(port: int) -> int:
     """Migrate, seed the demo firm, then serve web + Celery worker + beat until Ctrl-C."""
     with ExitStack() as stack:
@@ -133,6 +146,7 @@ def run_stack(port: int) -> int:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        _wait_for_port(port, procs["web"])
         platform_domain = env.get("PLATFORM_DOMAIN", "localhost")
         banner = [
             "",

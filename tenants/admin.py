@@ -31,7 +31,7 @@ class FirmChangeList(ChangeList):
         ]
         figures = firm_figures(t.schema_name for t in rows)
         for tenant in rows:
-            tenant.figures = figures[tenant.schema_name]
+            tenant.figures = figures.get(tenant.schema_name)
 
 
 class DomainInline(admin.TabularInline):

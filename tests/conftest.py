@@ -8,10 +8,12 @@ Tenants are created by real migrations in django_db_setup (idempotent, so
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.files.storage import storages
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -206,3 +208,20 @@ def eager_celery() -> Iterator[None]:
     yield
     app.conf.task_always_eager = False
     app.conf.task_eager_propagates = False
+
+
+def _forget_media_root() -> None:
+    # django-tenants' storage caches its root and its setting_changed handler
+    # passes the wrong argument, so nothing clears it: drop the cached values.
+    storage = storages["default"]
+    for name in ("relative_media_root", "relative_media_url", "base_url"):
+        storage.__dict__.pop(name, None)
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    """Uploads and exports go to a temporary MEDIA_ROOT for this test only."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    _forget_media_root()
+    yield tmp_path
+    _forget_media_root()

@@ -69,3 +69,17 @@ def test_open_signup_is_closed(tenant_a, client_a):
     assert response.status_code == 200
     assert "Inscriptions fermées" in response.content.decode() or "closed" in response.content.decode()
     assert not User.objects.filter(email="intruder@example.fr").exists()
+
+
+def test_login_page_does_not_invite_strangers_to_sign_up(tenant_a, client_a):
+    page = client_a.get("/accounts/login/").content.decode()
+
+    assert 'href="/accounts/signup/"' not in page
+    assert 'href="/accounts/login/code/"' in page
+
+
+def test_login_page_is_french_by_default(tenant_a, client_a):
+    page = client_a.get("/accounts/login/").content.decode()
+
+    assert "Connexion" in page
+    assert "Sign In" not in page

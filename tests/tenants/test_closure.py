@@ -18,8 +18,7 @@ from tenants.models import Domain, Tenant
 
 
 @pytest.fixture
-def closed_alpha(db, eager_celery, django_capture_on_commit_callbacks, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def closed_alpha(db, eager_celery, django_capture_on_commit_callbacks, media_root):
     with schema_context("alpha"):
         User.objects.create_user("claire@alpha.fr", "secret-password-123", first_name="Claire")
     with django_capture_on_commit_callbacks(execute=True):
@@ -35,8 +34,8 @@ def test_a_closed_firm_is_offline_and_says_so(closed_alpha):
     assert closed_alpha.drop_after - closed_alpha.closed_at == timedelta(days=30)
 
 
-def test_the_export_holds_every_table_and_no_password(closed_alpha, tmp_path):
-    path = tmp_path / "_exports" / closed_alpha.export_file
+def test_the_export_holds_every_table_and_no_password(closed_alpha, media_root):
+    path = media_root / "_exports" / closed_alpha.export_file
 
     with ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
@@ -86,9 +85,8 @@ def test_reopening_during_the_grace_period_brings_the_firm_back(closed_alpha):
 
 
 def test_operator_closes_from_the_console_and_downloads_the_export(
-    db, public_client, eager_celery, django_capture_on_commit_callbacks, settings, tmp_path
+    db, public_client, eager_celery, django_capture_on_commit_callbacks, media_root
 ):
-    settings.MEDIA_ROOT = tmp_path
     operator = User.objects.create_superuser("ops@plateforme.fr", "x" * 12)
     public_client.force_login(operator)
     alpha = Tenant.objects.get(schema_name="alpha")

@@ -52,3 +52,14 @@ def test_staff_activity_is_recorded_for_the_console(db, client_a, use_tenant):
     connection.set_schema_to_public()
     assert Tenant.objects.get(schema_name="alpha").last_activity_at is not None
     assert Tenant.objects.get(schema_name="beta").last_activity_at is None
+
+
+def test_a_schema_behind_the_migrations_does_not_break_the_firm_list(db, public_client):
+    with connection.cursor() as cursor:
+        cursor.execute('ALTER TABLE "beta"."accounts_user" DROP COLUMN is_platform_support')
+    _operator(public_client)
+
+    response = public_client.get("/admin/tenants/tenant/?kind__exact=firm")
+
+    assert response.status_code == 200
+    assert all(getattr(t, "figures", None) is None for t in response.context["cl"].result_list)
