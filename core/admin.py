@@ -6,6 +6,22 @@ from django.http import HttpRequest
 from core.models import AuditEntry, PeriodicRun
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shows rows, never adds, changes or deletes them: their writes go through services that audit.
+
+    Which host shows them is decided for every admin at once (config.apps.fence_admin_by_schema).
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(PeriodicRun)
 class PeriodicRunAdmin(admin.ModelAdmin):
     list_display = ("name", "schema_name", "runs", "last_run_at")
@@ -13,7 +29,7 @@ class PeriodicRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """Read-only: the audit log is append-only, even for the firm's administrators."""
 
     list_display = ("created_at", "action", "object_type", "object_repr", "actor_email")
@@ -30,12 +46,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "object_repr",
         "changes",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from firm.models import FirmProfile, Mediator
+from firm.services import MEDIATOR_FIELDS
 from firm.validators import normalize_siren, validate_siren
 
 COLOUR_WIDGET = forms.TextInput(attrs={"type": "color"})
@@ -105,17 +106,7 @@ class MediatorForm(forms.ModelForm):
 
     class Meta:
         model = Mediator
-        fields = [
-            "first_name",
-            "last_name",
-            "email",
-            "listed_on",
-            "term_ends_on",
-            "sectors",
-            "user",
-            "is_active",
-            "conflict_sirens",
-        ]
+        fields = list(MEDIATOR_FIELDS)
         widgets = {
             "listed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "term_ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -50,6 +50,16 @@ def _ensure_active_user(user: User | None) -> None:
         raise ValidationError({"user": _("Ce compte de l'équipe est désactivé.")})
 
 
+def _save_changes(*, obj: Any, fields: tuple[str, ...], changes: dict[str, Any], by: User, action: str) -> None:
+    """Applies `changes` (validated), saves only what changed and audits it with before/after."""
+    before = audit.snapshot(obj, fields)
+    changed = _apply(obj, fields, changes)
+    if not changed:
+        return
+    obj.save(update_fields=[*changed, "updated_at"])
+    audit.record(actor=by, action=action, obj=obj, changes=audit.diff(before, audit.snapshot(obj, fields)))
+
+
 @transaction.atomic
 def update_firm_profile(*, by: User, **changes: Any) -> FirmProfile:
     """Changes the firm's profile (created on first use); validates everything before saving."""
@@ -58,17 +68,7 @@ def update_firm_profile(*, by: User, **changes: Any) -> FirmProfile:
     profile, _created = FirmProfile.objects.select_for_update().get_or_create(
         pk=FirmProfile.SINGLETON_PK, defaults={"legal_name": getattr(tenant, "name", "")}
     )
-    before = audit.snapshot(profile, PROFILE_FIELDS)
-    changed = _apply(profile, PROFILE_FIELDS, changes)
-    if not changed:
-        return profile
-    profile.save(update_fields=[*changed, "updated_at"])
-    audit.record(
-        actor=by,
-        action="firm.profile_updated",
-        obj=profile,
-        changes=audit.diff(before, audit.snapshot(profile, PROFILE_FIELDS)),
-    )
+    _save_changes(obj=profile, fields=PROFILE_FIELDS, changes=changes, by=by, action="firm.profile_updated")
     return profile
 
 
@@ -118,15 +118,5 @@ def update_mediator(*, by: User, mediator: Mediator, **changes: Any) -> Mediator
     if "email" in changes:
         changes["email"] = str(changes["email"]).strip().lower()
     mediator = Mediator.objects.select_for_update().get(pk=mediator.pk)
-    before = audit.snapshot(mediator, MEDIATOR_FIELDS)
-    changed = _apply(mediator, MEDIATOR_FIELDS, changes)
-    if not changed:
-        return mediator
-    mediator.save(update_fields=[*changed, "updated_at"])
-    audit.record(
-        actor=by,
-        action="firm.mediator_updated",
-        obj=mediator,
-        changes=audit.diff(before, audit.snapshot(mediator, MEDIATOR_FIELDS)),
-    )
+    _save_changes(obj=mediator, fields=MEDIATOR_FIELDS, changes=changes, by=by, action="firm.mediator_updated")
     return mediator

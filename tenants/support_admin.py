@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from core.tenancy import on_public_schema
+from core.admin import ReadOnlyAdmin
 from tenants import support
 from tenants.models import SupportGrant, Tenant
 
@@ -117,7 +117,7 @@ def open_support_access(
 
 
 @admin.register(SupportGrant)
-class SupportGrantAdmin(admin.ModelAdmin):
+class SupportGrantAdmin(ReadOnlyAdmin):
     """Grants are read-only here: created by the firm action, ended by "Révoquer" (both audited)."""
 
     list_display = ("tenant", "operator_email", "level", "reason", "created_at", "expires_at", "used_at", "revoked_at")
@@ -128,20 +128,6 @@ class SupportGrantAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     # The grants of every firm live in the public schema: never show them on a firm's host.
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return on_public_schema() and super().has_module_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return on_public_schema() and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description=_("Révoquer"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[SupportGrant]) -> None:

@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.tenancy import on_public_schema
+from core.admin import ReadOnlyAdmin
 from tenants.saas import services
 from tenants.saas.models import PlanPrice, StripeEvent, Subscription
 
 
-class ReadOnlyPublicAdmin(admin.ModelAdmin):
-    """Stripe is the source of truth: rows change through webhooks and services, never by hand."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return on_public_schema() and super().has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(PlanPrice)
-class PlanPriceAdmin(ReadOnlyPublicAdmin):
+class PlanPriceAdmin(ReadOnlyAdmin):
     list_display = ("plan", "interval", "stripe_price_id", "active")
     list_filter = ("active", "interval")
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyPublicAdmin):
+class SubscriptionAdmin(ReadOnlyAdmin):
     list_display = ("tenant", "plan", "status", "current_period_end", "cancel_at_period_end", "updated_at")
     list_select_related = ("tenant", "plan")
     list_filter = ("status", "plan")
@@ -46,7 +28,7 @@ class SubscriptionAdmin(ReadOnlyPublicAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyPublicAdmin):
+class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ("stripe_id", "type", "status", "attempts", "received_at", "processed_at")
     list_filter = ("status", "type")
     search_fields = ("stripe_id", "type")

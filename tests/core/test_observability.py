@@ -1,12 +1,7 @@
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.subprocess_django import run_snippet
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import django, json, sentry_sdk
 django.setup()
@@ -18,12 +13,7 @@ print(json.dumps({"active": sentry_sdk.get_client().is_active(), "tags": scope._
 
 
 def _sentry_state(**env_overrides: str) -> dict:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env_overrides}
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_snippet(SCRIPT, **env_overrides)
 
 
 def test_sentry_stays_off_without_a_dsn():
