@@ -11,6 +11,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import User
 from firm.models import FirmProfile, Mediator
+from mediation.members.models import Contact, Group, Member
 from tenants.models import Domain, Plan, Tenant
 
 DEMO_SCHEMA = "demo"
@@ -91,6 +92,112 @@ def ensure_firm_profile(*, mediator_user: User) -> None:
     )
 
 
+DEMO_GROUP = {"name": "Fédération des commerçants de proximité", "kind": Group.Kind.FEDERATION}
+# (member fields, contacts): three member businesses of the demo firm, keyed by SIREN.
+DEMO_MEMBERS: tuple[tuple[dict[str, object], tuple[dict[str, object], ...]], ...] = (
+    (
+        {
+            "siren": "412345670",
+            "legal_name": "Boulangerie du Marché SARL",
+            "trade_name": "Boulangerie du Marché",
+            "siret": "41234567000019",
+            "vat_number": "FR96412345670",
+            "naf_code": "10.71C",
+            "legal_form": "SARL",
+            "address_line1": "3 place du Marché",
+            "postcode": "69002",
+            "city": "Lyon",
+            "websites": ["https://boulangerie-du-marche.fr"],
+            "sector": Member.Sector.RETAIL,
+            "headcount_band": Member.HeadcountBand.MICRO,
+            "turnover_band": Member.TurnoverBand.UNDER_500K,
+            "status": Member.Status.ACTIVE,
+            "in_group": True,
+        },
+        (
+            {
+                "email": "lucie.moreau@boulangerie-du-marche.fr",
+                "first_name": "Lucie",
+                "last_name": "Moreau",
+                "roles": [Contact.Role.LEGAL_REPRESENTATIVE, Contact.Role.MEDIATION_CORRESPONDENT],
+                "phone": "04 78 00 00 01",
+            },
+            {
+                "email": "compta@boulangerie-du-marche.fr",
+                "first_name": "Marc",
+                "last_name": "Leroy",
+                "roles": [Contact.Role.BILLING],
+            },
+        ),
+    ),
+    (
+        {
+            "siren": "523456788",
+            "legal_name": "Tissus & Co SAS",
+            "trade_name": "tissus-et-co.fr",
+            "naf_code": "47.91B",
+            "legal_form": "SAS",
+            "address_line1": "18 rue de la République",
+            "postcode": "13001",
+            "city": "Marseille",
+            "websites": ["https://tissus-et-co.fr"],
+            "sector": Member.Sector.ECOMMERCE,
+            "headcount_band": Member.HeadcountBand.SMALL,
+            "turnover_band": Member.TurnoverBand.UNDER_2M,
+            "status": Member.Status.PROPOSAL_SENT,
+            "in_group": False,
+        },
+        (
+            {
+                "email": "service-client@tissus-et-co.fr",
+                "first_name": "Inès",
+                "last_name": "Garnier",
+                "roles": [Contact.Role.MEDIATION_CORRESPONDENT, Contact.Role.BILLING],
+            },
+        ),
+    ),
+    (
+        {
+            "siren": "812345676",
+            "legal_name": "Garage Central SAS",
+            "trade_name": "Garage Central",
+            "naf_code": "45.20A",
+            "legal_form": "SAS",
+            "address_line1": "42 avenue Jean Jaurès",
+            "postcode": "38000",
+            "city": "Grenoble",
+            "sector": Member.Sector.AUTOMOTIVE,
+            "headcount_band": Member.HeadcountBand.MICRO,
+            "status": Member.Status.PROSPECT,
+            "in_group": True,
+        },
+        (
+            {
+                "email": "direction@garage-central.fr",
+                "first_name": "Karim",
+                "last_name": "Benali",
+                "roles": [Contact.Role.LEGAL_REPRESENTATIVE],
+            },
+        ),
+    ),
+)
+
+
+def ensure_demo_members() -> None:
+    """A federation and three member businesses with their contacts, created once (later edits are kept)."""
+    group, _created = Group.objects.get_or_create(name=DEMO_GROUP["name"], defaults={"kind": DEMO_GROUP["kind"]})
+    for fields, contacts in DEMO_MEMBERS:
+        defaults = {key: value for key, value in fields.items() if key not in {"siren", "in_group"}}
+        defaults["group"] = group if fields["in_group"] else None
+        member, _created = Member.objects.get_or_create(siren=fields["siren"], defaults=defaults)
+        for contact in contacts:
+            Contact.objects.get_or_create(
+                member=member,
+                email=contact["email"],
+                defaults={key: value for key, value in contact.items() if key != "email"},
+            )
+
+
 def seed_demo() -> list[tuple[str, DemoLogin]]:
     """Creates the public tenant, the demo firm and its users. Returns (host, login) pairs."""
     platform_host = settings.PLATFORM_DOMAIN
@@ -105,4 +212,5 @@ def seed_demo() -> list[tuple[str, DemoLogin]]:
     with schema_context(demo.schema_name), transaction.atomic():
         users = {login.role: ensure_user(login, superuser=login.role == User.Role.ADMIN) for login in DEMO_STAFF}
         ensure_firm_profile(mediator_user=users[User.Role.MEDIATOR])
+        ensure_demo_members()
     return [(platform_host, OPERATOR)] + [(demo_host, login) for login in DEMO_STAFF]

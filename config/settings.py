@@ -77,6 +77,7 @@ TENANT_APPS = [
     "core",
     "firm",
     "mediation",
+    "mediation.members",
     "billing",
     "public_site",
 ]

@@ -19,10 +19,12 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("staff/equipe/", include("accounts.urls")),
     path("staff/cabinet/", include("firm.urls")),
+    path("staff/adherents/", include("mediation.members.urls")),
     path("staff/", include("mediation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", MeView.as_view(), name="api-me"),
     path("api/v1/firm/", FirmProfileView.as_view(), name="api-firm"),
     path("api/v1/staff/", StaffListView.as_view(), name="api-staff"),
+    path("api/v1/members/", include("mediation.members.api.urls")),
     *common,
 ]

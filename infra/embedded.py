@@ -133,7 +133,8 @@ def run_stack(port: int) -> int:
         run_dir.mkdir(parents=True, exist_ok=True)
         celery = [sys.executable, "-m", "celery", "-A", "config"]
         commands = {
-            "web": [sys.executable, "manage.py", "runserver", f"0.0.0.0:{port}"],
+            # System checks already ran in prepare_dev.
+            "web": [sys.executable, "manage.py", "runserver", "--skip-checks", f"0.0.0.0:{port}"],
             "worker": [*celery, "worker", "-l", "info", "--concurrency", "2", "-n", "worker@%h"],
             "beat": [*celery, "beat", "-l", "info", "--pidfile", "", "-s", str(run_dir / "beat-schedule")],
         }

@@ -48,6 +48,7 @@ class TenantAdmin(admin.ModelAdmin):
         "plan",
         "is_active",
         "staff_count",
+        "member_count",
         "last_activity_at",
         "suspended_at",
         "closed_at",
@@ -75,8 +76,17 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("équipe active"))
     def staff_count(self, tenant: Tenant) -> int | str:
+        return self._figure(tenant, "staff")
+
+    @admin.display(description=_("adhérents (actifs)"))
+    def member_count(self, tenant: Tenant) -> str:
+        members, active = self._figure(tenant, "members"), self._figure(tenant, "active_members")
+        return f"{members} ({active})"
+
+    @staticmethod
+    def _figure(tenant: Tenant, name: str) -> int | str:
         figures = getattr(tenant, "figures", None)
-        return figures["staff"] if figures else "—"
+        return figures[name] if figures else "—"
 
     actions = ["suspend", "reactivate", "close", "reopen", open_support_access]
 

@@ -14,6 +14,8 @@ logger = logging.getLogger(__name__)
 # A table that does not exist yet in a schema (an app not migrated there) counts as 0.
 FIRM_FIGURES = {
     "staff": ("accounts_user", sql.SQL("is_active AND NOT is_platform_support")),
+    "members": ("members_member", sql.SQL("TRUE")),
+    "active_members": ("members_member", sql.SQL("status = 'active'")),
 }
 
 

@@ -44,3 +44,46 @@ class MediatorFactory(factory.django.DjangoModelFactory):
     listed_on = factory.LazyFunction(lambda: datetime.date(2024, 1, 15))
     term_ends_on = factory.LazyFunction(lambda: datetime.date(2027, 1, 14))
     sectors = "Commerce en ligne"
+
+
+def valid_siren(n: int) -> str:
+    """A SIREN with a correct Luhn key, different for every n."""
+    from stdnum import luhn
+
+    base = f"{10_000_000 + n:08d}"
+    return base + luhn.calc_check_digit(base)
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    """A group or federation of member businesses, in whatever schema the connection is on."""
+
+    class Meta:
+        model = "members.Group"
+
+    name = factory.Sequence(lambda n: f"Fédération {n}")
+    kind = "federation"
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    """A member business of the firm whose schema the connection is on."""
+
+    class Meta:
+        model = "members.Member"
+
+    legal_name = factory.Sequence(lambda n: f"Entreprise {n:05d} SARL")
+    siren = factory.Sequence(valid_siren)
+    postcode = "69001"
+    city = "Lyon"
+    sector = "retail"
+    headcount_band = "1_9"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "members.Contact"
+
+    member = factory.SubFactory(MemberFactory)
+    roles = factory.LazyFunction(lambda: ["billing"])
+    first_name = "Lucie"
+    last_name = factory.Sequence(lambda n: f"Contact{n}")
+    email = factory.Sequence(lambda n: f"contact{n}@entreprise.fr")

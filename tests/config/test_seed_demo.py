@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from firm.models import FirmProfile, Mediator
+from mediation.members.models import Contact, Group, Member
 from tenants.models import Domain, Tenant
 
 
@@ -19,6 +20,9 @@ def _snapshot() -> dict[str, object]:
         staff = sorted(User.objects.values_list("email", "role", "password", "first_name", "is_staff"))
         profile = list(FirmProfile.objects.values_list("legal_name", "siren", "invoice_prefix"))
         mediators = list(Mediator.objects.values_list("email", "user__email"))
+        groups = sorted(Group.objects.values_list("pk", "name", "kind"))
+        members = sorted(Member.objects.values_list("pk", "siren", "legal_name", "status", "group__name"))
+        contacts = sorted(Contact.objects.values_list("pk", "member__siren", "email", "roles"))
     return {
         "tenants": tenants,
         "domains": domains,
@@ -26,6 +30,9 @@ def _snapshot() -> dict[str, object]:
         "staff": staff,
         "profile": profile,
         "mediators": mediators,
+        "groups": groups,
+        "members": members,
+        "contacts": contacts,
     }
 
 
@@ -46,6 +53,25 @@ def test_seed_demo_twice_leaves_the_same_data(db):
     assert {role for _, role, *_ in first["staff"]} == {"admin", "mediator", "finance"}
     assert first["profile"] == [("Cabinet Démo Médiation", "732829320", "DEMO")]
     assert first["mediators"] == [("mediateur@cabinet-demo.fr", "mediateur@cabinet-demo.fr")]
+    assert [name for _pk, name, _kind in first["groups"]] == ["Fédération des commerçants de proximité"]
+    assert {name for _pk, _siren, name, *_ in first["members"]} == {
+        "Boulangerie du Marché SARL",
+        "Tissus & Co SAS",
+        "Garage Central SAS",
+    }
+    assert len(first["contacts"]) == 4
+
+
+def test_demo_members_pass_their_own_validation(db):
+    from django_tenants.utils import schema_context
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    with schema_context("demo"):
+        for member in Member.objects.all():
+            member.full_clean()
+        for contact in Contact.objects.all():
+            contact.full_clean()
 
 
 def test_prepare_dev_migrates_fills_the_pool_and_prints_the_logins(db, settings):

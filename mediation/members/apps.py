@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MembersConfig(AppConfig):
+    """Member businesses (professionnels adhérents), their contacts and the groups that negotiate for them."""
+
+    name = "mediation.members"
+    label = "members"
+    verbose_name = _("Adhérents")
