@@ -73,10 +73,12 @@ def get_executor(codename: str | None = None) -> type:
             targeted = any(self.options.get(option) for option in TARGETED_OPTIONS)
             if targeted or os.environ.get("MIGRATE_ALL_SCHEMAS") or tenants == [get_public_schema_name()]:
                 return super().run_migrations(tenants=tenants)
-            todo = lagging_schemas(tenants)
-            logger.info("migrate_schemas: %d schema(s) to migrate, %d up to date", len(todo), len(tenants) - len(todo))
-            if todo:
-                return super().run_migrations(tenants=todo)
+            lagging = lagging_schemas(tenants)
+            logger.info(
+                "migrate_schemas: %d schema(s) to migrate, %d up to date", len(lagging), len(tenants) - len(lagging)
+            )
+            if lagging:
+                return super().run_migrations(tenants=lagging)
             return None
 
     return SkipUpToDateExecutor
