@@ -27,7 +27,7 @@ from psycopg import sql
 
 from core.audit import record
 from tenants.models import Tenant
-from tenants.services import SignupError, _audit_in_both_schemas
+from tenants.services import SignupError, audit_in_both_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def close_firm(*, tenant: Tenant, by: Any, grace_days: int | None = None) -> Ten
     tenant.closed_at = now
     tenant.drop_after = now + timedelta(days=grace)
     tenant.save(update_fields=["is_active", "closed_at", "drop_after"])
-    _audit_in_both_schemas(
+    audit_in_both_schemas(
         actor=by,
         action="firm.closed",
         tenant=tenant,
@@ -78,7 +78,7 @@ def reopen_firm(*, tenant: Tenant, by: Any) -> Tenant:
     tenant.closed_at = None
     tenant.drop_after = None
     tenant.save(update_fields=["is_active", "closed_at", "drop_after"])
-    _audit_in_both_schemas(actor=by, action="firm.reopened", tenant=tenant, changes={"is_active": [False, True]})
+    audit_in_both_schemas(actor=by, action="firm.reopened", tenant=tenant, changes={"is_active": [False, True]})
     return tenant
 
 

@@ -250,7 +250,7 @@ def first_login_url(signup: Signup) -> str:
     return firm_base_url(signup) + path
 
 
-def _audit_in_both_schemas(*, actor: object, action: str, tenant: Tenant, changes: dict[str, list[object]]) -> None:
+def audit_in_both_schemas(*, actor: object, action: str, tenant: Tenant, changes: dict[str, list[object]]) -> None:
     """The platform's log and the firm's own log both keep what the operator did to the firm."""
     from core.audit import record
 
@@ -271,7 +271,7 @@ def suspend_firm(*, tenant: Tenant, by: object, reason: str) -> Tenant:
     tenant.suspended_at = timezone.now()
     tenant.suspension_reason = reason
     tenant.save(update_fields=["is_active", "suspended_at", "suspension_reason"])
-    _audit_in_both_schemas(
+    audit_in_both_schemas(
         actor=by, action="firm.suspended", tenant=tenant, changes={"is_active": [True, False], "reason": [None, reason]}
     )
     return tenant
@@ -286,7 +286,7 @@ def reactivate_firm(*, tenant: Tenant, by: object) -> Tenant:
     tenant.suspended_at = None
     tenant.suspension_reason = ""
     tenant.save(update_fields=["is_active", "suspended_at", "suspension_reason"])
-    _audit_in_both_schemas(actor=by, action="firm.reactivated", tenant=tenant, changes={"is_active": [False, True]})
+    audit_in_both_schemas(actor=by, action="firm.reactivated", tenant=tenant, changes={"is_active": [False, True]})
     return tenant
 
 
@@ -316,7 +316,7 @@ def request_custom_domain(*, tenant: Tenant, domain: str, by_email: str) -> Doma
         raise SignupError(problem)
     with schema_context(get_public_schema_name()):
         created = DomainRequest.objects.create(tenant=tenant, domain=domain, requested_by=by_email)
-        _audit_in_both_schemas(
+        audit_in_both_schemas(
             actor=None,
             action="domain.requested",
             tenant=tenant,
@@ -340,7 +340,7 @@ def decide_custom_domain(*, request: DomainRequest, by: object, approve: bool, r
     request.decided_at = timezone.now()
     request.rejection_reason = "" if approve else reason
     request.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
-    _audit_in_both_schemas(
+    audit_in_both_schemas(
         actor=by,
         action="domain.approved" if approve else "domain.rejected",
         tenant=request.tenant,

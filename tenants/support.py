@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from core.tenancy import on_public_schema
 from tenants.models import SupportGrant, Tenant
-from tenants.services import _audit_in_both_schemas, hash_token
+from tenants.services import audit_in_both_schemas, hash_token
 
 MIN_MINUTES = 15
 MAX_MINUTES = 480
@@ -95,7 +95,7 @@ def grant_support_access(
         token_hash=hash_token(token),
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
-    _audit_in_both_schemas(
+    audit_in_both_schemas(
         actor=by,
         action="support.granted",
         tenant=tenant,
@@ -118,7 +118,7 @@ def revoke_support_access(*, grant: SupportGrant, by: User) -> SupportGrant:
         return grant
     grant.revoked_at = timezone.now()
     grant.save(update_fields=["revoked_at"])
-    _audit_in_both_schemas(
+    audit_in_both_schemas(
         actor=by,
         action="support.revoked",
         tenant=grant.tenant,

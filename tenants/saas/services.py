@@ -295,7 +295,7 @@ def _sync(row: Subscription, *, stripe_subscription_id: str, event_id: str) -> S
     if not changes:
         return StripeEvent.Status.PROCESSED
     row.save(update_fields=[*SYNCED_FIELDS, "updated_at"])
-    _audit_in_both_schemas(row, {**changes, "stripe_event": [None, event_id]})
+    audit_in_both_schemas(row, {**changes, "stripe_event": [None, event_id]})
     return StripeEvent.Status.PROCESSED
 
 
@@ -313,7 +313,7 @@ def _follow_plan(row: Subscription) -> dict[str, list[audit.JSON]]:
     return {"tenant.plan": [before, row.plan.pk]}
 
 
-def _audit_in_both_schemas(row: Subscription, changes: Mapping[str, Any]) -> None:
+def audit_in_both_schemas(row: Subscription, changes: Mapping[str, Any]) -> None:
     """The platform's log and the firm's own log both keep what billing changed."""
     audit.record(actor=None, action="saas.subscription_synced", obj=row, changes=changes)
     tenant = row.tenant
