@@ -8,6 +8,7 @@ fan-out task that enqueues one task per active tenant in that tenant's schema.
 import os
 from typing import Any
 
+from celery.schedules import crontab
 from celery.signals import task_prerun
 from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp
@@ -23,6 +24,12 @@ app.conf.beat_schedule = {
         "task": "core.tasks.fan_out",
         "schedule": float(getattr(settings, "HEARTBEAT_INTERVAL_SECONDS", 300)),
         "args": ("core.tasks.tenant_heartbeat",),
+    },
+    # Each morning, every firm's deadline reminders and execution follow-up (mediation.cases.reminders).
+    "fan-out-case-reminders": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=7, minute=0),
+        "args": ("mediation.cases.tasks.daily_reminders",),
     },
     "refill-tenant-pool": {
         "task": "tenants.tasks.refill_tenant_pool",

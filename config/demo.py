@@ -30,6 +30,7 @@ class DemoLogin:
 DEMO_STAFF = (
     DemoLogin("admin@cabinet-demo.fr", User.Role.ADMIN, "Claire", "Martin"),
     DemoLogin("mediateur@cabinet-demo.fr", User.Role.MEDIATOR, "Julien", "Bernard"),
+    DemoLogin("charge@cabinet-demo.fr", User.Role.CASE_OFFICER, "Inès", "Garcia"),
     DemoLogin("finance@cabinet-demo.fr", User.Role.FINANCE, "Sophie", "Petit"),
 )
 OPERATOR = DemoLogin("operateur@plateforme-demo.fr", User.Role.ADMIN, "Paul", "Opérateur")
@@ -198,6 +199,139 @@ def ensure_demo_members() -> None:
             )
 
 
+# (consumer, business SIREN, subject, description, amount in cents, days since receipt, steps to take)
+DEMO_CASES: tuple[tuple[tuple[str, str, str], str, str, str, int, int, tuple[str, ...]], ...] = (
+    (
+        ("Jeanne", "Roux", "jeanne.roux@example.org"),
+        "412345670",
+        "defect",
+        "La pièce montée commandée pour le mariage est arrivée effondrée ; la boulangerie refuse de rembourser.",
+        18_000,
+        2,
+        (),
+    ),
+    (
+        ("Karim", "Benali", "karim.benali@example.org"),
+        "412345670",
+        "billing",
+        "Deux prélèvements pour la même commande de viennoiseries en ligne.",
+        4_250,
+        12,
+        ("request_documents",),
+    ),
+    (
+        ("Élodie", "Faure", "elodie.faure@example.org"),
+        "523456788",
+        "delivery",
+        "Canapé livré avec six semaines de retard et un pied cassé.",
+        89_900,
+        19,
+        ("open",),
+    ),
+    (
+        ("Thomas", "Girard", "thomas.girard@example.org"),
+        "523456788",
+        "refund",
+        "Rétractation dans les 14 jours non remboursée.",
+        15_990,
+        40,
+        ("open", "accept"),
+    ),
+    (
+        ("Nathalie", "Blanc", "nathalie.blanc@example.org"),
+        "412345670",
+        "service",
+        "Gâteau d'anniversaire non conforme à la commande (allergènes).",
+        6_500,
+        70,
+        ("open", "accept", "proposal"),
+    ),
+    (
+        ("Louis", "Mercier", "louis.mercier@example.org"),
+        "523456788",
+        "contract",
+        "Garantie commerciale refusée sans explication.",
+        32_000,
+        25,
+        ("inadmissible",),
+    ),
+)
+
+
+def _demo_complaint_pdf(name: str, description: str) -> bytes:
+    import weasyprint
+
+    html = f"<h1>Réclamation</h1><p>{name}</p><p>{description}</p>"
+    return weasyprint.HTML(string=html).write_pdf()
+
+
+def ensure_demo_cases(*, mediator: User, officer: User) -> None:
+    """A few cases at different steps, filed and handled through the services, dated back as if real."""
+    import datetime
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from mediation.cases import services
+    from mediation.cases.models import Case, InadmissibilityReason, Party
+
+    if Case.objects.exists():
+        return
+    for (first, last, email), siren, subject, description, amount, days_ago, steps in DEMO_CASES:
+        member = Member.objects.get(siren=siren)
+        received = timezone.now() - datetime.timedelta(days=days_ago)
+        case, _token = services.create_draft(
+            member=member,
+            consumer_first_name=first,
+            consumer_last_name=last,
+            consumer_email=email,
+            is_consumer=True,
+            complained_on=timezone.localdate(received) - datetime.timedelta(days=20),
+            other_proceedings=False,
+            subject=subject,
+            description=description,
+            amount_cents=amount,
+            desired_outcome="Un remboursement ou un geste commercial.",
+        )
+        pdf = _demo_complaint_pdf(f"{first} {last}", description)
+        upload = SimpleUploadedFile("reclamation.pdf", pdf, content_type="application/pdf")
+        services.add_document(case=case, file=upload, party=Party.CONSUMER, kind="complaint")
+        case = services.submit(case=case, consent=True)
+        services.assign(case=case, by=officer, assignee=officer if days_ago < 15 else mediator)
+        # The demo backdates the steps so that its inbox shows real deadlines (a few soon due or overdue).
+        Case.objects.filter(pk=case.pk).update(received_at=received)
+        case.refresh_from_db()
+        for step in steps:
+            if step == "request_documents":
+                case = services.request_documents(case=case, by=officer, what="La copie du relevé bancaire.")
+            elif step == "open":
+                case = services.open_case(case=case, by=mediator)
+                Case.objects.filter(pk=case.pk).update(opened_at=received + datetime.timedelta(days=5))
+                case.refresh_from_db()
+            elif step == "accept":
+                case = services.record_business_answer(case=case, accepts=True, by=officer)
+                services.post_message(
+                    case=case, party=Party.CONSUMER, body="Bonjour, avez-vous des nouvelles du professionnel ?"
+                )
+                services.post_message(
+                    case=case,
+                    party=Party.STAFF,
+                    by=mediator,
+                    channel="internal",
+                    body="Le professionnel semble prêt à proposer un avoir.",
+                )
+            elif step == "proposal":
+                case = services.send_proposal(
+                    case=case, by=mediator, text="Remboursement de 65 € par le professionnel sous 15 jours."
+                )
+            elif step == "inadmissible":
+                case = services.declare_inadmissible(
+                    case=case, by=mediator, reason=InadmissibilityReason.ALREADY_EXAMINED, note="Procès en cours."
+                )
+        fields = services.refresh_deadlines(case)
+        case.save(update_fields=fields)
+
+
 def seed_demo() -> list[tuple[str, DemoLogin]]:
     """Creates the public tenant, the demo firm and its users. Returns (host, login) pairs."""
     platform_host = settings.PLATFORM_DOMAIN
@@ -213,4 +347,6 @@ def seed_demo() -> list[tuple[str, DemoLogin]]:
         users = {login.role: ensure_user(login, superuser=login.role == User.Role.ADMIN) for login in DEMO_STAFF}
         ensure_firm_profile(mediator_user=users[User.Role.MEDIATOR])
         ensure_demo_members()
+    with schema_context(demo.schema_name):
+        ensure_demo_cases(mediator=users[User.Role.MEDIATOR], officer=users[User.Role.CASE_OFFICER])
     return [(platform_host, OPERATOR)] + [(demo_host, login) for login in DEMO_STAFF]

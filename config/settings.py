@@ -36,6 +36,9 @@ DEBUG = env.bool("DEBUG", default=not PRODUCTION and not TESTING)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
 
 PLATFORM_DOMAIN = env.str("PLATFORM_DOMAIN", default="localhost")
+# Links in e-mails sent outside a request (letters, reminders, surveys): scheme and port of the firms' hosts.
+SITE_SCHEME = env.str("SITE_SCHEME", default="https" if PRODUCTION else "http")
+SITE_PORT = env.str("SITE_PORT", default="" if PRODUCTION else "8000")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[PLATFORM_DOMAIN, f".{PLATFORM_DOMAIN}", "127.0.0.1"])
 
 # --- Applications -----------------------------------------------------------
@@ -61,6 +64,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "django_filters",
     "core",
     "config",
 ]
@@ -78,6 +82,7 @@ TENANT_APPS = [
     "firm",
     "mediation",
     "mediation.members",
+    "mediation.cases",
     "billing",
     "public_site",
 ]

@@ -12,6 +12,9 @@ from public_site.views import home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("deposer/", include("public_site.filing_urls")),
+    path("suivi/", include("public_site.party_urls")),
+    path("avis/", include("public_site.survey_urls")),
     path("theme.css", theme_stylesheet, name="firm-theme"),
     path("logo", logo, name="firm-logo"),
     path("accounts/invitation/<str:token>/", accept_invitation, name="accept_invitation"),
@@ -20,11 +23,16 @@ urlpatterns = [
     path("staff/equipe/", include("accounts.urls")),
     path("staff/cabinet/", include("firm.urls")),
     path("staff/adherents/", include("mediation.members.urls")),
+    # Before the case pages, whose `<reference>/` would otherwise catch "import/".
+    path("staff/dossiers/import/", include("mediation.cases.import_urls")),
+    path("staff/dossiers/", include("mediation.cases.urls")),
+    path("staff/courriers/", include("mediation.cases.letter_urls")),
     path("staff/", include("mediation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", MeView.as_view(), name="api-me"),
     path("api/v1/firm/", FirmProfileView.as_view(), name="api-firm"),
     path("api/v1/staff/", StaffListView.as_view(), name="api-staff"),
     path("api/v1/members/", include("mediation.members.api.urls")),
+    path("api/v1/cases/", include("mediation.cases.api.urls")),
     *common,
 ]

@@ -49,6 +49,7 @@ class TenantAdmin(admin.ModelAdmin):
         "is_active",
         "staff_count",
         "member_count",
+        "case_count",
         "last_activity_at",
         "suspended_at",
         "closed_at",
@@ -82,6 +83,11 @@ class TenantAdmin(admin.ModelAdmin):
     def member_count(self, tenant: Tenant) -> str:
         members, active = self._figure(tenant, "members"), self._figure(tenant, "active_members")
         return f"{members} ({active})"
+
+    @admin.display(description=_("dossiers en cours (reçus cette année)"))
+    def case_count(self, tenant: Tenant) -> str:
+        running, this_year = self._figure(tenant, "open_cases"), self._figure(tenant, "cases_this_year")
+        return f"{running} ({this_year})"
 
     @staticmethod
     def _figure(tenant: Tenant, name: str) -> int | str:

@@ -72,7 +72,43 @@ def _clone_template_into(schema_name: str) -> None:
     if lagging:
         raise TemplateOutdated(f"the template schema lacks {len(lagging)} migration(s): run migrate_schemas")
     CloneSchema().clone_schema(template.schema_name, schema_name, "DATA")
+    restore_constraint_names(source=template.schema_name, target=schema_name)
     use_public_schema()
+
+
+# One row per constraint: its table, kind and definition (schema names removed) identify it across schemas.
+_CONSTRAINTS_SQL = """
+    SELECT cl.relname, co.contype, replace(pg_get_constraintdef(co.oid), quote_ident(n.nspname) || '.', ''), co.conname
+    FROM pg_constraint co
+    JOIN pg_class cl ON cl.oid = co.conrelid
+    JOIN pg_namespace n ON n.oid = cl.relnamespace
+    WHERE n.nspname = %s
+"""
+
+
+def restore_constraint_names(*, source: str, target: str) -> int:
+    """Gives the clone's constraints the names they have in `source`; returns how many were renamed.
+
+    django-tenants' clone recreates multi-column unique constraints under
+    PostgreSQL's default names, so a later migration that removes one by name
+    would fail on cloned schemas only.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_CONSTRAINTS_SQL, [source])
+        wanted = {(table, kind, definition): name for table, kind, definition, name in cursor.fetchall()}
+        cursor.execute(_CONSTRAINTS_SQL, [target])
+        renames = [
+            (table, name, wanted[(table, kind, definition)])
+            for table, kind, definition, name in cursor.fetchall()
+            if wanted.get((table, kind, definition), name) != name
+        ]
+        for table, old, new in renames:
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                    sql.Identifier(target, table), sql.Identifier(old), sql.Identifier(new)
+                )
+            )
+    return len(renames)
 
 
 def _new_tenant_row(*, schema_name: str, name: str, kind: str) -> Tenant:

@@ -16,6 +16,15 @@ FIRM_FIGURES = {
     "staff": ("accounts_user", sql.SQL("is_active AND NOT is_platform_support")),
     "members": ("members_member", sql.SQL("TRUE")),
     "active_members": ("members_member", sql.SQL("status = 'active'")),
+    # Cases still running (mediation.cases.models.OPEN_STATUSES), and those filed this calendar year.
+    "open_cases": (
+        "cases_case",
+        sql.SQL("status IN ('received', 'incomplete', 'opened', 'in_mediation', 'proposal_sent')"),
+    ),
+    "cases_this_year": (
+        "cases_case",
+        sql.SQL("received_at >= date_trunc('year', now())"),
+    ),
 }
 
 

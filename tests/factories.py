@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import factory
 
@@ -87,3 +88,61 @@ class ContactFactory(factory.django.DjangoModelFactory):
     first_name = "Lucie"
     last_name = factory.Sequence(lambda n: f"Contact{n}")
     email = factory.Sequence(lambda n: f"contact{n}@entreprise.fr")
+
+
+# --- Cases ---------------------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def pdf_upload(name: str = "reclamation.pdf", content: bytes = PDF_BYTES) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def draft_case(member: Any = None, **fields: Any) -> Any:
+    """A consumer's complete draft against `member` (a new member when None), with its written complaint."""
+    from mediation.cases import services
+    from mediation.cases.models import Party
+
+    values: dict[str, Any] = {
+        "member": member or MemberFactory(),
+        "consumer_first_name": "Jeanne",
+        "consumer_last_name": "Martin",
+        "consumer_email": "jeanne.martin@example.org",
+        "is_consumer": True,
+        "complained_on": datetime.date.today() - datetime.timedelta(days=30),
+        "other_proceedings": False,
+        "subject": "delivery",
+        "description": "Commande jamais livrée malgré deux relances écrites.",
+        "amount_cents": 12_990,
+        "desired_outcome": "Le remboursement de la commande.",
+    }
+    values.update(fields)
+    case, _token = services.create_draft(**values)
+    services.add_document(case=case, file=pdf_upload(), party=Party.CONSUMER, kind="complaint")
+    return case
+
+
+def received_case(member: Any = None, **fields: Any) -> Any:
+    """A case filed online and received (status received), with its reference."""
+    from mediation.cases import services
+
+    case = draft_case(member, **fields)
+    return services.submit(case=case, consent=True)
+
+
+def opened_case(by: Any, member: Any = None, **fields: Any) -> Any:
+    """A case whose seizure was notified to both parties (status opened); `by` holds cases.decide."""
+    from mediation.cases import services
+
+    return services.open_case(case=received_case(member, **fields), by=by)
+
+
+def in_mediation_case(by: Any, member: Any = None, **fields: Any) -> Any:
+    """A case the business agreed to take part in (status in_mediation)."""
+    from mediation.cases import services
+
+    return services.record_business_answer(case=opened_case(by, member, **fields), accepts=True)

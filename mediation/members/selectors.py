@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
@@ -84,3 +85,8 @@ def groups() -> QuerySet[Group]:
 
 def group(*, pk: int) -> Group | None:
     return Group.objects.filter(pk=pk).first()
+
+
+def member_cases(*, member: Member, limit: int) -> list[Any]:
+    """The member's latest cases (drafts left out), newest first, for its page."""
+    return list(member.cases.exclude(status="draft").select_related("assignee").order_by("-received_at", "-pk")[:limit])

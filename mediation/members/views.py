@@ -21,6 +21,7 @@ from mediation.members.forms import ContactForm, GroupForm, MemberFilterForm, Me
 from mediation.members.models import Contact, Member
 
 PAGE_SIZE = 50
+MEMBER_CASES_SHOWN = 20
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -91,6 +92,8 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": selectors.member_history(member=member),
         "can_edit": user_has_perm(request.user, Perm.MEMBERS_EDIT),
     }
+    if user_has_perm(request.user, Perm.CASES_VIEW):
+        context["cases"] = selectors.member_cases(member=member, limit=MEMBER_CASES_SHOWN)
     return render(request, "members/member_detail.html", context)
 
 

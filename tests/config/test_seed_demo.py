@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from firm.models import FirmProfile, Mediator
+from mediation.cases.models import Case
 from mediation.members.models import Contact, Group, Member
 from tenants.models import Domain, Tenant
 
@@ -23,6 +24,7 @@ def _snapshot() -> dict[str, object]:
         groups = sorted(Group.objects.values_list("pk", "name", "kind"))
         members = sorted(Member.objects.values_list("pk", "siren", "legal_name", "status", "group__name"))
         contacts = sorted(Contact.objects.values_list("pk", "member__siren", "email", "roles"))
+        cases = sorted(Case.objects.values_list("pk", "reference", "status", "member__siren", "next_due_on"))
     return {
         "tenants": tenants,
         "domains": domains,
@@ -33,10 +35,11 @@ def _snapshot() -> dict[str, object]:
         "groups": groups,
         "members": members,
         "contacts": contacts,
+        "cases": cases,
     }
 
 
-def test_seed_demo_twice_leaves_the_same_data(db):
+def test_seed_demo_twice_leaves_the_same_data(db, media_root):
     call_command("seed_demo", stdout=io.StringIO())
     first = _snapshot()
 
@@ -49,8 +52,9 @@ def test_seed_demo_twice_leaves_the_same_data(db):
         "admin@cabinet-demo.fr",
         "mediateur@cabinet-demo.fr",
         "finance@cabinet-demo.fr",
+        "charge@cabinet-demo.fr",
     }
-    assert {role for _, role, *_ in first["staff"]} == {"admin", "mediator", "finance"}
+    assert {role for _, role, *_ in first["staff"]} == {"admin", "mediator", "finance", "case_officer"}
     assert first["profile"] == [("Cabinet Démo Médiation", "732829320", "DEMO")]
     assert first["mediators"] == [("mediateur@cabinet-demo.fr", "mediateur@cabinet-demo.fr")]
     assert [name for _pk, name, _kind in first["groups"]] == ["Fédération des commerçants de proximité"]
@@ -60,9 +64,18 @@ def test_seed_demo_twice_leaves_the_same_data(db):
         "Garage Central SAS",
     }
     assert len(first["contacts"]) == 4
+    # Cases at several steps, some with deadlines already running.
+    assert {status for _pk, _ref, status, *_ in first["cases"]} >= {
+        "received",
+        "incomplete",
+        "opened",
+        "in_mediation",
+        "proposal_sent",
+        "inadmissible",
+    }
 
 
-def test_demo_members_pass_their_own_validation(db):
+def test_demo_members_pass_their_own_validation(db, media_root):
     from django_tenants.utils import schema_context
 
     call_command("seed_demo", stdout=io.StringIO())
@@ -74,7 +87,7 @@ def test_demo_members_pass_their_own_validation(db):
             contact.full_clean()
 
 
-def test_prepare_dev_migrates_fills_the_pool_and_prints_the_logins(db, settings):
+def test_prepare_dev_migrates_fills_the_pool_and_prints_the_logins(db, settings, media_root):
     settings.TENANT_POOL_SIZE = 1
     out, err = io.StringIO(), io.StringIO()
 

@@ -158,3 +158,18 @@ def test_group_list_counts_members(officer, client_a):
     body = client_a.get("/staff/adherents/groupements/").content.decode()
 
     assert "Fédération des boulangers" in body and "<td>3</td>" in body
+
+
+def test_member_page_lists_its_cases_for_case_handlers(tenant_a, client_a, media_root):
+    from accounts.models import User
+    from tests.factories import MemberFactory, UserFactory, received_case
+
+    member = MemberFactory()
+    case = received_case(member)
+    received_case()  # another member's
+    client_a.force_login(UserFactory(role=User.Role.CASE_OFFICER))
+    response = client_a.get(f"/staff/adherents/{member.pk}/")
+    assert [c.pk for c in response.context["cases"]] == [case.pk]
+    assert case.reference in response.content.decode()
+    client_a.force_login(UserFactory(role=User.Role.FINANCE))
+    assert "cases" not in client_a.get(f"/staff/adherents/{member.pk}/").context

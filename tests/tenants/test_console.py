@@ -79,3 +79,29 @@ def test_the_firm_list_counts_each_firms_members(db, public_client, use_tenant):
     rows = {t.schema_name: getattr(t, "figures", None) for t in response.context["cl"].result_list}
     assert (rows["alpha"]["members"], rows["alpha"]["active_members"]) == (2, 1)
     assert "2 (1)" in response.content.decode()
+
+
+def test_the_firm_list_counts_running_cases(db, public_client, use_tenant, media_root):
+    from mediation.cases import services
+    from mediation.cases.models import Party
+    from tests.factories import received_case
+
+    use_tenant("alpha")
+    received_case()
+    services.withdraw(case=received_case(), party=Party.CONSUMER)
+    connection.set_schema_to_public()
+    _operator(public_client)
+
+    response = public_client.get("/admin/tenants/tenant/?kind__exact=firm")
+
+    rows = {t.schema_name: getattr(t, "figures", None) for t in response.context["cl"].result_list}
+    assert (rows["alpha"]["open_cases"], rows["alpha"]["cases_this_year"]) == (1, 2)
+    assert (rows["beta"]["open_cases"], rows["beta"]["cases_this_year"]) == (0, 0)
+
+
+def test_the_running_cases_figure_follows_the_state_machine():
+    from mediation.cases.models import OPEN_STATUSES
+    from tenants.selectors import FIRM_FIGURES
+
+    condition = FIRM_FIGURES["open_cases"][1].as_string(None)  # type: ignore[arg-type]
+    assert {part.strip(" '") for part in condition.split("(")[1].rstrip(")").split(",")} == set(OPEN_STATUSES)
