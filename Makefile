@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
-	@$(UV) sync --frozen --python $(PY) --quiet
+	@$(UV) sync --frozen --compile-bytecode --python $(PY) --quiet
 	@touch $@
 
 run: install

@@ -21,6 +21,14 @@ class AlreadyStaff(StaffError):
     message = _("Un membre actif de l'équipe utilise déjà cette adresse e-mail.")
 
 
+class MemberPortalEmail(StaffError):
+    code = "member_portal_email"
+    message = _(
+        "Cette adresse e-mail est celle d'un utilisateur du portail d'un adhérent : "
+        "utilisez une autre adresse pour le compte de l'équipe."
+    )
+
+
 class InactiveStaff(StaffError):
     code = "inactive_staff"
     message = _(

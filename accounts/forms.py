@@ -9,14 +9,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
+# The roles of the firm's team (the member portal's role is not given here).
+STAFF_ROLE_CHOICES = [(value, label) for value, label in User.Role.choices if value != User.Role.MEMBER]
+
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Adresse e-mail"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    role = forms.ChoiceField(label=_("Rôle"), choices=User.Role.choices, initial=User.Role.READ_ONLY)
+    role = forms.ChoiceField(label=_("Rôle"), choices=STAFF_ROLE_CHOICES, initial=User.Role.READ_ONLY)
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label=_("Rôle"), choices=User.Role.choices)
+    role = forms.ChoiceField(label=_("Rôle"), choices=STAFF_ROLE_CHOICES)
 
 
 class AcceptInvitationForm(forms.Form):

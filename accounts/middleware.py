@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts import selectors, services
 from accounts.models import User
-from core.tenancy import on_public_schema
+from core.tenancy import may_be_logged_in, on_public_schema
 from tenants import support
 
 # The firm's data: the staff area, its Django admin and the API. The allauth
@@ -57,6 +57,9 @@ class RequireMfaMiddleware:
         # opened from the console; it cannot enrol a TOTP device of its own.
         if getattr(request.user, "is_platform_support", False):
             return False
+        # A member business's portal user has no staff access to protect (every staff page refuses it).
+        if getattr(request.user, "role", None) == User.Role.MEMBER:
+            return False
         # The setting lives in the firm app, which builds on accounts: import late.
         from firm.selectors import mfa_required
 
@@ -91,7 +94,7 @@ class SupportSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not on_public_schema() and request.user.is_authenticated:
+        if not on_public_schema() and may_be_logged_in(request) and request.user.is_authenticated:
             grant_id = request.session.get(SUPPORT_GRANT_KEY)
             if grant_id is not None or getattr(request.user, "is_platform_support", False):
                 ends_at = (

@@ -51,6 +51,8 @@ class User(AbstractUser):
         CASE_OFFICER = "case_officer", _("Chargé·e de médiation")
         FINANCE = "finance", _("Finance")
         READ_ONLY = "read_only", _("Lecture seule")
+        # Not staff: a person of a member business, who only reaches the member portal (members.MemberUser).
+        MEMBER = "member", _("Adhérent (portail)")
 
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("adresse e-mail"), unique=True)

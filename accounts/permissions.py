@@ -51,7 +51,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         {Perm.BILLING_VIEW, Perm.BILLING_EDIT, Perm.BILLING_EXPORT, Perm.MEMBERS_VIEW, Perm.REPORTS_VIEW}
     ),
     Role.READ_ONLY: frozenset(perm for perm in Perm if perm.endswith(".view")),
+    Role.MEMBER: frozenset(),
 }
+# The roles of the firm's team; a member business's user (Role.MEMBER) is not one of them.
+STAFF_ROLES = tuple(role for role in Role if role != Role.MEMBER)
 
 
 def permissions_of(user: Any) -> frozenset[Perm]:

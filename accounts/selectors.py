@@ -14,11 +14,15 @@ from accounts.models import Invitation, User, hash_token
 def staff_members() -> QuerySet[User]:
     """Every staff account of the firm, with `has_totp` (an active TOTP authenticator)."""
     totp = Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
-    return User.objects.annotate(has_totp=Exists(totp)).order_by("-is_active", "last_name", "first_name", "email")
+    return (
+        User.objects.exclude(role=User.Role.MEMBER)
+        .annotate(has_totp=Exists(totp))
+        .order_by("-is_active", "last_name", "first_name", "email")
+    )
 
 
 def staff_member(*, pk: int) -> User | None:
-    return User.objects.filter(pk=pk).first()
+    return User.objects.exclude(role=User.Role.MEMBER).filter(pk=pk).first()
 
 
 def pending_invitations() -> QuerySet[Invitation]:

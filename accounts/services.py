@@ -20,6 +20,7 @@ from accounts.errors import (
     InactiveStaff,
     InvitationUnusable,
     LastActiveAdmin,
+    MemberPortalEmail,
     StaffSeatsFull,
 )
 from accounts.models import Invitation, User, hash_token, new_token
@@ -63,6 +64,14 @@ def _send_invitation(*, email: str, subject: str, body: str) -> None:
     EmailMessage(subject, body, from_email, [email], reply_to=reply_to).send()
 
 
+def _staff_role(role: User.Role | str) -> User.Role:
+    """A role of the firm's team; the member portal's role is given by the member services, never here."""
+    role = User.Role(role)
+    if role == User.Role.MEMBER:
+        raise ValueError("the member role is not a staff role")
+    return role
+
+
 def _ensure_staff_seat() -> None:
     """Refuses one more active account or pending invitation beyond the firm's plan."""
     tenant = getattr(connection, "tenant", None)
@@ -77,7 +86,9 @@ def _ensure_staff_seat() -> None:
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).count()
     # The platform's support account is not the firm's staff: it takes no seat.
-    if User.objects.filter(is_active=True, is_platform_support=False).count() + pending >= limit:
+    # Nor are member businesses' portal users.
+    staff = User.objects.filter(is_active=True, is_platform_support=False).exclude(role=User.Role.MEMBER)
+    if staff.count() + pending >= limit:
         raise StaffSeatsFull(limit=limit, plan=plan.name)
 
 
@@ -90,9 +101,11 @@ def invite_staff(*, by: User, email: str, role: User.Role | str, site_url: str) 
     """
     ensure_perm(by, Perm.STAFF_MANAGE)
     email = User.objects.normalize_email(email).lower()
-    role = User.Role(role)
+    role = _staff_role(role)
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
+        if existing.role == User.Role.MEMBER:
+            raise MemberPortalEmail
         raise AlreadyStaff if existing.is_active else InactiveStaff
 
     now = timezone.now()
@@ -190,7 +203,7 @@ def accept_invitation(*, token: str, first_name: str, last_name: str, password: 
 @transaction.atomic
 def change_role(*, by: User, user: User, role: User.Role | str) -> User:
     ensure_perm(by, Perm.STAFF_MANAGE)
-    role = User.Role(role)
+    role = _staff_role(role)
     user, admins = _lock_for_staff_change(user)
     if user.role == role:
         return user

@@ -31,6 +31,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=7, minute=0),
         "args": ("mediation.cases.tasks.daily_reminders",),
     },
+    # Each morning, every firm's membership run: renewal reminders (60, 30, 7 days), renewal due, lapse.
+    "fan-out-membership-run": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=6, minute=30),
+        "args": ("mediation.members.tasks.daily_membership_run",),
+    },
     "refill-tenant-pool": {
         "task": "tenants.tasks.refill_tenant_pool",
         "schedule": 600.0,

@@ -112,7 +112,8 @@ DEMO_MEMBERS: tuple[tuple[dict[str, object], tuple[dict[str, object], ...]], ...
             "sector": Member.Sector.RETAIL,
             "headcount_band": Member.HeadcountBand.MICRO,
             "turnover_band": Member.TurnoverBand.UNDER_500K,
-            "status": Member.Status.ACTIVE,
+            # Becomes active through the membership services (ensure_demo_membership).
+            "status": Member.Status.PROSPECT,
             "in_group": True,
         },
         (
@@ -197,6 +198,62 @@ def ensure_demo_members() -> None:
                 email=contact["email"],
                 defaults={key: value for key, value in contact.items() if key != "email"},
             )
+
+
+DEMO_CONVENTION = """Article 1 — Objet
+Le professionnel adhère au dispositif de médiation de la consommation du cabinet, qui met à la disposition \
+de ses clients consommateurs un médiateur inscrit sur la liste de la CECMC (articles L612-1 et suivants du \
+code de la consommation).
+
+Article 2 — Information des consommateurs
+Le professionnel communique les coordonnées du médiateur (nom et adresse du site internet) de manière \
+visible et lisible sur son site internet, dans ses conditions générales de vente et par tout autre moyen \
+adapté (article R616-1).
+
+Article 3 — Coopération
+Le professionnel désigne un correspondant médiation, répond aux demandes du médiateur dans les délais \
+indiqués et transmet les pièces utiles au traitement des dossiers.
+
+Article 4 — Durée et prix
+L'adhésion court pour la durée choisie à compter de son acceptation ; elle est facturée selon le tarif \
+en vigueur pour la tranche d'effectif du professionnel, auquel s'ajoutent, le cas échéant, des frais \
+par dossier.
+"""
+# Yearly price before VAT (cents) per headcount band; a 3-year commitment costs 10 % less a year.
+DEMO_TARIFFS = {"0": 15_000, "1_9": 25_000, "10_49": 45_000, "50_249": 90_000, "250_plus": 180_000}
+
+
+def ensure_demo_membership(*, admin: User) -> None:
+    """The firm's convention and tariffs, and the bakery's paid membership, through the membership services."""
+    from django.utils import timezone
+
+    from mediation.members import membership
+    from mediation.members.models import Convention, Tariff
+
+    if not Convention.objects.exists():
+        membership.publish_convention(by=admin, title="Convention d'adhésion", text=DEMO_CONVENTION)
+    if not Tariff.objects.exists():
+        start = timezone.localdate().replace(month=1, day=1)
+        for band, price in DEMO_TARIFFS.items():
+            membership.create_tariff(
+                by=admin, headcount_band=band, term_years=1, yearly_price_cents=price, valid_from=start
+            )
+            membership.create_tariff(
+                by=admin, headcount_band=band, term_years=3, yearly_price_cents=price * 9 // 10, valid_from=start
+            )
+    bakery = Member.objects.get(siren="412345670")
+    if bakery.status == Member.Status.PROSPECT and not bakery.memberships.exists():
+        convention = membership.current_convention()
+        assert convention is not None
+        term = membership.accept_convention(
+            member=bakery,
+            convention=convention,
+            signer_name="Lucie Moreau",
+            signer_role="Gérante",
+            ip_address="127.0.0.1",
+            term_years=3,
+        )
+        membership.mark_paid(by=admin, membership=term)
 
 
 # (consumer, business SIREN, subject, description, amount in cents, days since receipt, steps to take)
@@ -348,5 +405,6 @@ def seed_demo() -> list[tuple[str, DemoLogin]]:
         ensure_firm_profile(mediator_user=users[User.Role.MEDIATOR])
         ensure_demo_members()
     with schema_context(demo.schema_name):
+        ensure_demo_membership(admin=users[User.Role.ADMIN])
         ensure_demo_cases(mediator=users[User.Role.MEDIATOR], officer=users[User.Role.CASE_OFFICER])
     return [(platform_host, OPERATOR)] + [(demo_host, login) for login in DEMO_STAFF]

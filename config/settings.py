@@ -36,6 +36,10 @@ DEBUG = env.bool("DEBUG", default=not PRODUCTION and not TESTING)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
 
 PLATFORM_DOMAIN = env.str("PLATFORM_DOMAIN", default="localhost")
+# Optional SIRENE lookup (INSEE API Sirene 3.11, e.g. https://api.insee.fr/api-sirene/3.11); empty = off.
+SIRENE_API_URL = env.str("SIRENE_API_URL", default="")
+SIRENE_API_KEY = env.str("SIRENE_API_KEY", default="")
+SIRENE_TIMEOUT = env.float("SIRENE_TIMEOUT", default=3.0)
 # Links in e-mails sent outside a request (letters, reminders, surveys): scheme and port of the firms' hosts.
 SITE_SCHEME = env.str("SITE_SCHEME", default="https" if PRODUCTION else "http")
 SITE_PORT = env.str("SITE_PORT", default="" if PRODUCTION else "8000")
@@ -101,7 +105,7 @@ MIDDLEWARE = [
     # a 503, not a crash, when the database is down).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.HealthCheckMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "tenants.middleware.CachedTenantMainMiddleware",
     "core.middleware.TenantContextMiddleware",
     "tenants.middleware.SuspendedFirmMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -318,6 +322,8 @@ if SENTRY_DSN:
 HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
 # Spare firm schemas kept ready for instant signups (tenants.provisioning).
 TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=2)
+# Seconds each process remembers which firm a host belongs to (tenants.middleware); 0 = ask the database each time.
+TENANT_HOST_CACHE_SECONDS = env.int("TENANT_HOST_CACHE_SECONDS", default=30)
 # migrate_schemas skips schemas that already have every migration (tenants.migration_executor).
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)

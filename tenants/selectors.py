@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 # Figures read from inside each firm's schema, one SQL expression per figure.
 # A table that does not exist yet in a schema (an app not migrated there) counts as 0.
 FIRM_FIGURES = {
-    "staff": ("accounts_user", sql.SQL("is_active AND NOT is_platform_support")),
+    "staff": ("accounts_user", sql.SQL("is_active AND NOT is_platform_support AND role <> 'member'")),
     "members": ("members_member", sql.SQL("TRUE")),
     "active_members": ("members_member", sql.SQL("status = 'active'")),
     # Cases still running (mediation.cases.models.OPEN_STATUSES), and those filed this calendar year.

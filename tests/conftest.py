@@ -19,6 +19,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from tenants.middleware import _HOST_CACHE
 from tenants.models import Domain, Tenant
 
 PUBLIC_HOST = "localhost"
@@ -63,8 +64,18 @@ def _public_schema_and_clean_cache() -> Iterator[None]:
     # The schema survives a test's rollback; start every test on public.
     connection.set_schema_to_public()
     cache.clear()
+    _HOST_CACHE.clear()
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_host_cache() -> None:
+    # Tests change tenants with queryset updates (no signal) between requests: resolve hosts afresh
+    # (tests/tenants/test_host_cache.py turns it on where it is the subject).
+    from django.conf import settings
+
+    settings.TENANT_HOST_CACHE_SECONDS = 0
 
 
 def _is_transactional(request: pytest.FixtureRequest) -> bool:

@@ -141,6 +141,7 @@ def for_member_sector(sector: str) -> list[Body]:
 
 def covered_members() -> QuerySet[Member]:
     """The members whose consumers may bring a dispute to this firm's mediator."""
+    # By status, which the daily membership run keeps in step with the paid terms (mediation.members.coverage).
     return Member.objects.filter(status__in=COVERED_STATUSES)
 
 

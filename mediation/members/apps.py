@@ -8,3 +8,7 @@ class MembersConfig(AppConfig):
     name = "mediation.members"
     label = "members"
     verbose_name = _("Adhérents")
+
+    def ready(self) -> None:
+        # Celery's autodiscovery reads `tasks.py` only: the import tasks live beside the import code.
+        from mediation.members import import_tasks  # noqa: F401

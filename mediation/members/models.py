@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from firm import validators as identifiers
@@ -250,3 +251,242 @@ class Contact(models.Model):
     def role_labels(self) -> list[str]:
         labels = dict(self.Role.choices)
         return [str(labels.get(role, role)) for role in self.roles]
+
+
+# --- Membership: offers, the convention, the lifecycle (issue 5) ---------------------------------
+
+
+class Tariff(models.Model):
+    """The yearly membership price for a headcount band and a commitment, valid between two dates."""
+
+    class Term(models.IntegerChoices):
+        ONE_YEAR = 1, _("1 an")
+        THREE_YEARS = 3, _("3 ans")
+
+    headcount_band = models.CharField(_("effectif"), max_length=10, choices=Member.HeadcountBand.choices)
+    term_years = models.PositiveSmallIntegerField(_("engagement"), choices=Term.choices, default=Term.ONE_YEAR)
+    yearly_price_cents = models.PositiveIntegerField(_("prix annuel HT (centimes)"))
+    valid_from = models.DateField(_("valable à partir du"))
+    valid_until = models.DateField(_("valable jusqu'au"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tarif d'adhésion")
+        verbose_name_plural = _("tarifs d'adhésion")
+        ordering = ("headcount_band", "term_years", "-valid_from")
+        indexes = [
+            models.Index(fields=["headcount_band", "term_years", "valid_from"], name="members_tariff_lookup_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_headcount_band_display()} / {self.get_term_years_display()}"
+
+
+class Convention(models.Model):
+    """A version of the convention d'adhésion; published versions never change (a new text is a new version)."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    title = models.CharField(_("titre"), max_length=200, default="Convention d'adhésion")
+    text = models.TextField(_("texte"))
+    published_at = models.DateTimeField(_("publiée le"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("convention d'adhésion")
+        verbose_name_plural = _("conventions d'adhésion")
+        ordering = ("-version",)
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+def acceptance_path(instance: ConventionAcceptance, filename: str) -> str:
+    import secrets
+
+    return f"members/{instance.member_id}/conventions/{secrets.token_hex(12)}.pdf"
+
+
+class ConventionAcceptance(models.Model):
+    """Who accepted which version of the convention, when and from where; the PDF of what was accepted."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="convention_acceptances")
+    convention = models.ForeignKey(Convention, on_delete=models.PROTECT, related_name="acceptances")
+    signer_name = models.CharField(_("nom du signataire"), max_length=200)
+    signer_role = models.CharField(_("qualité du signataire"), max_length=200)
+    accepted_at = models.DateTimeField(_("acceptée le"))
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    pdf = models.FileField(upload_to=acceptance_path, max_length=200)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("acceptation de la convention")
+        verbose_name_plural = _("acceptations de la convention")
+        ordering = ("-accepted_at",)
+
+    def __str__(self) -> str:
+        return f"{self.member_id} v{self.convention_id} {self.accepted_at:%Y-%m-%d}"
+
+
+def proposal_path(instance: Proposal, filename: str) -> str:
+    import secrets
+
+    return f"members/{instance.member_id}/proposals/{secrets.token_hex(12)}.pdf"
+
+
+class Proposal(models.Model):
+    """A tailored membership proposal (devis) sent to a business, accepted online through a secret link."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SENT = "sent", _("Envoyée")
+        ACCEPTED = "accepted", _("Acceptée")
+        EXPIRED = "expired", _("Expirée")
+        WITHDRAWN = "withdrawn", _("Retirée")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="proposals")
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    term_years = models.PositiveSmallIntegerField(_("engagement"), choices=Tariff.Term.choices, default=1)
+    upfront = models.BooleanField(_("payée d'avance pour toute la durée"), default=False)
+    # [{"label": str, "quantity": int, "unit_price_cents": int, "vat_rate": "20.00"}]
+    lines = models.JSONField(_("lignes"), default=list)
+    notes = models.TextField(_("conditions particulières"), blank=True)
+    valid_until = models.DateField(_("valable jusqu'au"))
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    pdf = models.FileField(upload_to=proposal_path, max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("proposition d'adhésion")
+        verbose_name_plural = _("propositions d'adhésion")
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.status}"
+
+    @property
+    def total_cents(self) -> int:
+        return sum(int(line.get("quantity", 1)) * int(line.get("unit_price_cents", 0)) for line in self.lines)
+
+
+class Membership(models.Model):
+    """One term of membership: from the accepted convention to its end, renewed by a new term."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="memberships")
+    acceptance = models.ForeignKey(
+        ConventionAcceptance, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
+    )
+    proposal = models.ForeignKey(Proposal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    term_years = models.PositiveSmallIntegerField(_("engagement"), choices=Tariff.Term.choices, default=1)
+    starts_on = models.DateField(_("début"))
+    ends_on = models.DateField(_("fin"))
+    # Paid (or marked paid by staff until Billing lands): coverage starts when the first invoice is paid.
+    paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
+    terminated_at = models.DateTimeField(_("résiliée le"), null=True, blank=True)
+    termination_reason = models.TextField(_("motif de résiliation"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("période d'adhésion")
+        verbose_name_plural = _("périodes d'adhésion")
+        ordering = ("-starts_on", "-pk")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gt=models.F("starts_on")), name="membership_ends_after_start"
+            )
+        ]
+        indexes = [models.Index(fields=["ends_on"], name="members_membership_end_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.starts_on}→{self.ends_on}"
+
+
+class StatusChange(models.Model):
+    """Append-only history of a member's status: dates and the reason of each change."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="status_changes")
+    before = models.CharField(max_length=30, choices=Member.Status.choices)
+    after = models.CharField(max_length=30, choices=Member.Status.choices)
+    reason = models.TextField(blank=True)
+    by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("changement de statut")
+        verbose_name_plural = _("changements de statut")
+        ordering = ("at", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.before}→{self.after}"
+
+
+class BadgeToken(models.Model):
+    """The unguessable token of a member's live badge and verification page; a revoked one never shows covered."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="badge_tokens")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton de badge")
+        verbose_name_plural = _("jetons de badge")
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {'revoked' if self.revoked_at else 'active'}"
+
+
+class MemberUser(models.Model):
+    """A person who logs in to the member portal for one business (several per business)."""
+
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE, related_name="member_access")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="users")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("utilisateur de l'adhérent")
+        verbose_name_plural = _("utilisateurs des adhérents")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.member_id}"
+
+
+def import_path(instance: MemberImport, filename: str) -> str:
+    import secrets
+
+    return f"members/imports/{secrets.token_hex(12)}"
+
+
+class MemberImport(models.Model):
+    """A bulk import of members from a CSV/XLSX file: checked first (dry run), applied once confirmed."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Vérification en cours")
+        CHECKED = "checked", _("Vérifié")
+        IMPORTING = "importing", _("Import en cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    file = models.FileField(upload_to=import_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CHECKING)
+    # What to do with a SIREN already on file: "update" the member, or "refuse" the row.
+    on_duplicate = models.CharField(max_length=10, default="refuse")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    # {"errors": [{"row": 3, "field": "siren", "message": "..."}], "created": n, "updated": n, "refused": n}
+    report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import d'adhérents")
+        verbose_name_plural = _("imports d'adhérents")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.permissions import Perm, require_perm, user_has_perm
-from mediation.members import exports, selectors, services
+from mediation.members import exports, selectors, services, sirene
 from mediation.members.forms import ContactForm, GroupForm, MemberFilterForm, MemberForm
 from mediation.members.models import Contact, Member
 
@@ -113,7 +113,9 @@ def member_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("L'adhérent %(name)s est enregistré.") % {"name": member})
             return redirect("members:detail", pk=member.pk)
-    return _render_form(request, "members/member_form.html", {"form": form, "member": None})
+    return _render_form(
+        request, "members/member_form.html", {"form": form, "member": None, "sirene_enabled": sirene.is_enabled()}
+    )
 
 
 @require_perm(Perm.MEMBERS_EDIT)
@@ -128,7 +130,9 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("La fiche de %(name)s est enregistrée.") % {"name": member})
             return redirect("members:detail", pk=member.pk)
-    return _render_form(request, "members/member_form.html", {"form": form, "member": member})
+    return _render_form(
+        request, "members/member_form.html", {"form": form, "member": member, "sirene_enabled": sirene.is_enabled()}
+    )
 
 
 def _get_contact(member: Member, contact_pk: int) -> Contact:
