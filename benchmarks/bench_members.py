@@ -2,16 +2,22 @@
 
 Pages of the HTML list (50 a page) and of the API (page_size 10 vs 200) are
 timed in-process with Django's test client; the query count must not depend
-on the page or the page size. The firm `bench_members` is kept in the bench
-database between runs.
+on the page or the page size. The list pages by keyset: a page at depth N is
+what its "next" link opens (a cursor on the row before it), so random pages
+are timed through cursors made for random rows; old `?page=N` links (OFFSET)
+are timed apart. A third of the members have a membership term, for the
+renewal-date filter. The firm `bench_members` is kept in the bench database
+between runs.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import random
 import statistics
 import time
+from urllib.parse import quote
 
 from benchmarks.harness import Record, bench_database
 
@@ -59,6 +65,40 @@ def _ensure_firm_with_members(count: int) -> None:
                 for n in range(start, min(start + 5000, count))
             )
             print(f"   {min(start + 5000, count)}/{count} members ({time.monotonic() - started:.0f} s)", flush=True)
+        _ensure_memberships()
+
+
+def _ensure_memberships() -> None:
+    """One term for every third member, ending on a day spread over the coming year."""
+    from django.db import connection
+
+    from mediation.members.models import Member, Membership
+
+    if Membership.objects.exists():
+        return
+    today = datetime.date.today()
+    ids = list(Member.objects.order_by("pk").values_list("pk", flat=True)[::3])
+    for start in range(0, len(ids), 5000):
+        Membership.objects.bulk_create(
+            Membership(
+                member_id=pk,
+                starts_on=today - datetime.timedelta(days=365 - (pk % 365)),
+                ends_on=today + datetime.timedelta(days=pk % 365),
+            )
+            for pk in ids[start : start + 5000]
+        )
+    print(f"   {len(ids)} membership terms", flush=True)
+    with connection.cursor() as cursor:  # fresh rows: give the planner their statistics, as autovacuum would
+        cursor.execute("ANALYZE members_member")
+        cursor.execute("ANALYZE members_membership")
+
+
+def _timed(client: object, url: str, params: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    response = client.get(url, params or {})  # type: ignore[attr-defined]
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
 
 
 def run() -> list[Record]:
@@ -70,6 +110,8 @@ def run() -> list[Record]:
         from django_tenants.utils import schema_context
 
         from accounts.models import User
+        from mediation.members import selectors
+        from mediation.members.models import Member
 
         _ensure_firm_with_members(count)
         with schema_context(SCHEMA):
@@ -81,21 +123,38 @@ def run() -> list[Record]:
             client.force_login(user)
         pages = count // 50
         assert client.get("/staff/adherents/").status_code == 200  # warm-up
-        timings = []
-        for page in random.sample(range(1, pages + 1), 30):
-            started = time.perf_counter()
-            response = client.get(f"/staff/adherents/?page={page}")
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-        searched = []
-        for term in ("Enseigne 0123", "Lyon", "2000012"):
-            started = time.perf_counter()
-            assert client.get("/staff/adherents/", {"q": term}).status_code == 200
-            searched.append((time.perf_counter() - started) * 1000)
+        with schema_context(SCHEMA):
+            # The row before each sampled page, read once (untimed): its cursor is that page's "next" link.
+            sampled = random.sample(range(1, pages), 30)
+            deep = random.sample(range(pages * 9 // 10, pages), 10)
+            ordered = Member.objects.order_by("legal_name", "pk")
+            cursors = {n: selectors.page_cursor(member=ordered[n * 50 - 1]) for n in {*sampled, *deep}}
+            last_cursor = selectors.member_page(selectors.MemberFilters()).last_cursor
+        timings = [_timed(client, "/staff/adherents/", {"cursor": cursors[n]}) for n in sampled]
+        deep_timings = [_timed(client, "/staff/adherents/", {"cursor": cursors[n]}) for n in deep]
+        legacy = [_timed(client, f"/staff/adherents/?page={n}") for n in random.sample(range(1, pages + 1), 10)]
+        terms = {"name": "Enseigne 0123", "city": "Lyon", "siren": "2000012"}
+        by_term = {
+            label: [_timed(client, "/staff/adherents/", {"q": term}) for _ in range(5)] for label, term in terms.items()
+        }
+        searched = [statistics.median(values) for values in by_term.values()]
+        today = datetime.date.today()
+        renewal = [
+            _timed(
+                client,
+                "/staff/adherents/",
+                {
+                    "renewal_from": str(today + datetime.timedelta(days=30)),
+                    "renewal_to": str(today + datetime.timedelta(days=90)),
+                },
+            )
+            for _ in range(5)
+        ]
         queries = {}
         for label, url in (
-            ("html_first", "/staff/adherents/?page=1"),
-            ("html_last", f"/staff/adherents/?page={pages}"),
+            ("html_first", "/staff/adherents/"),
+            ("html_deep", f"/staff/adherents/?cursor={quote(cursors[deep[0]])}"),
+            ("html_last", f"/staff/adherents/?cursor={quote(last_cursor)}"),
             ("api_10", "/api/v1/members/?page_size=10"),
             ("api_200", "/api/v1/members/?page_size=200"),
         ):
@@ -107,8 +166,17 @@ def run() -> list[Record]:
         Record("members.list.members", count, "members"),
         Record("members.list.page_p50", statistics.median(timings), "ms"),
         Record("members.list.page_p95", p95, "ms"),
+        Record(
+            "members.list.deep_page_p50", statistics.median(deep_timings), "ms", baseline=statistics.median(timings)
+        ),
+        Record("members.list.legacy_offset_page_p50", statistics.median(legacy), "ms"),
         Record("members.list.search_median", statistics.median(searched), "ms"),
+        Record("members.list.search_name_fragment_ms", statistics.median(by_term["name"]), "ms"),
+        Record("members.list.search_city_ms", statistics.median(by_term["city"]), "ms"),
+        Record("members.list.search_siren_prefix_ms", statistics.median(by_term["siren"]), "ms"),
+        Record("members.list.renewal_filter_ms", statistics.median(renewal), "ms"),
         Record("members.list.queries_first_page", queries["html_first"], "queries"),
         Record("members.list.queries_last_page", queries["html_last"], "queries", baseline=queries["html_first"]),
+        Record("members.list.queries_deep_page", queries["html_deep"], "queries", baseline=queries["html_first"]),
         Record("members.api.queries_page_size_200", queries["api_200"], "queries", baseline=queries["api_10"]),
     ]

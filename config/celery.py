@@ -37,6 +37,17 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=6, minute=30),
         "args": ("mediation.members.tasks.daily_membership_run",),
     },
+    # Each night, every firm's rows in the platform-wide "which firm covers this business" index, rebuilt.
+    "fan-out-coverage-index": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=4, minute=30),
+        "args": ("mediation.members.coverage_tasks.rebuild_coverage_index",),
+    },
+    # Then, on the public schema: rows of suspended or closed firms and rows past their date go.
+    "coverage-index-cleanup": {
+        "task": "mediation.members.coverage_tasks.drop_inactive_firms",
+        "schedule": crontab(hour=5, minute=0),
+    },
     "refill-tenant-pool": {
         "task": "tenants.tasks.refill_tenant_pool",
         "schedule": 600.0,

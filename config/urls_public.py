@@ -1,7 +1,7 @@
 """URLconf of the platform host (public schema)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from config.urls_common import urlpatterns as common
 from tenants import views
@@ -10,6 +10,7 @@ from tenants.saas.views import stripe_webhook
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
     path("inscription/", views.signup, name="signup"),
+    path("trouver-un-mediateur/", include("tenants.lookup_urls")),
     path("inscription/confirmer/<str:token>/", views.signup_verify, name="signup-verify"),
     path("inscription/<uuid:public_id>/", views.signup_progress, name="signup-progress"),
     path("inscription/<uuid:public_id>/reessayer/", views.signup_retry, name="signup-retry"),

@@ -17,6 +17,7 @@ urlpatterns = [
     path("avis/", include("public_site.survey_urls")),
     path("adherer/", include("public_site.joining_urls")),
     path("verifier/", include("public_site.badge_urls")),
+    path("actualites/", include("public_site.news_urls")),
     path("espace-adherent/", include("mediation.members.portal_urls")),
     path("theme.css", theme_stylesheet, name="firm-theme"),
     path("logo", logo, name="firm-logo"),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("staff/adherents/adhesions/", include("mediation.members.membership_urls")),
     path("staff/adherents/import/", include("mediation.members.import_urls")),
     path("staff/adherents/kit/", include("mediation.members.kit_urls")),
+    path("staff/adherents/actualites/", include("mediation.members.news_urls")),
     path("staff/adherents/", include("mediation.members.urls")),
     # Before the case pages, whose `<reference>/` would otherwise catch "import/".
     path("staff/dossiers/import/", include("mediation.cases.import_urls")),

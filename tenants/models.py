@@ -203,3 +203,31 @@ class Signup(models.Model):
 def schema_name_for(slug: str) -> str:
     """Sub-domain `cabinet-dupont` lives in schema `cabinet_dupont` (no quoting needed)."""
     return slug.replace("-", "_")
+
+
+class CoveredBusiness(models.Model):
+    """The platform-wide "which firm covers this business" index, in the public schema.
+
+    Only what a member business must make public anyway (R616-1): its name, its
+    SIREN, the firm and until when. Kept up to date from each firm when a
+    membership changes, and rebuilt every night from the firms' own data.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="covered_businesses")
+    siren = models.CharField(_("SIREN"), max_length=9)
+    name = models.CharField(_("nom"), max_length=200)
+    trade_name = models.CharField(_("nom commercial"), max_length=200, blank=True)
+    # For a name search without accents or case; filled by the indexing service.
+    search_text = models.CharField(max_length=420)
+    covered_until = models.DateField(_("couvert jusqu'au"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("entreprise couverte")
+        verbose_name_plural = _("entreprises couvertes")
+        ordering = ("name",)
+        constraints = [models.UniqueConstraint(fields=["tenant", "siren"], name="covered_business_once_per_firm")]
+        indexes = [models.Index(fields=["siren"], name="covered_business_siren_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.siren})"

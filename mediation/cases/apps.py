@@ -10,6 +10,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("Dossiers de médiation")
 
     def ready(self) -> None:
-        from mediation.cases import signals, survey
+        from mediation.cases import selectors, signals, survey
 
         signals.case_status_changed.connect(survey.on_status_changed, dispatch_uid="cases.survey")
+        signals.case_status_changed.connect(selectors.forget_state_counts, dispatch_uid="cases.state-counts")

@@ -11,4 +11,7 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         # Celery's autodiscovery reads `tasks.py` only: the import tasks live beside the import code.
-        from mediation.members import import_tasks  # noqa: F401
+        from mediation.members import coverage_sync, coverage_tasks, import_tasks, news_tasks  # noqa: F401
+
+        # The platform-wide "which firm covers this business" index follows every membership change.
+        coverage_sync.connect_receivers()

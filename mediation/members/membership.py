@@ -34,6 +34,7 @@ from accounts.permissions import Perm, ensure_perm
 from core import audit
 from core.models import AuditEntry
 from core.pdf import html_to_pdf
+from core.tenancy import current_schema
 from firm import validators as identifiers
 from mediation.members.models import (
     Contact,
@@ -196,10 +197,34 @@ def set_status(*, member: Member, to: str, reason: str, by: Any = None) -> Membe
             % {"current": S(member.status).label, "target": S(to).label},
             "transition_not_allowed",
         )
+    if to in COVERED_STATUSES and member.status not in COVERED_STATUSES:
+        _ensure_plan_allows_one_more_active_member()
     StatusChange.objects.create(member=member, before=member.status, after=to, reason=reason.strip(), by=by)
     member.status = to
     member.save(update_fields=["status", "updated_at"])
     return member
+
+
+def _ensure_plan_allows_one_more_active_member() -> None:
+    """The firm's SaaS plan may cap its active members (tenants.Plan.max_active_members)."""
+    from django.db import connection
+
+    plan = getattr(getattr(connection, "tenant", None), "plan", None)
+    limit = getattr(plan, "max_active_members", None)
+    if plan is None or limit is None:
+        return
+    # Two activations at once must not both take the last place.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"active-members:{current_schema()}"])
+    if Member.objects.filter(status__in=COVERED_STATUSES).count() >= limit:
+        raise MembershipError(
+            _(
+                "Votre formule %(plan)s comprend %(limit)d adhérents actifs, tous utilisés. Résiliez une adhésion "
+                "ou passez à une formule supérieure (Cabinet → Abonnement) pour activer cet adhérent."
+            )
+            % {"plan": plan.name, "limit": limit},
+            "plan_active_members_full",
+        )
 
 
 def status_history(*, member: Member) -> QuerySet[StatusChange]:

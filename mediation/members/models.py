@@ -230,6 +230,8 @@ class Contact(models.Model):
     email = models.EmailField(_("adresse e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     is_active = models.BooleanField(_("actif"), default=True)
+    # News only (never legal notices): set by the unsubscribe link of a news e-mail.
+    news_opt_out_at = models.DateTimeField(_("désabonné des actualités le"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
@@ -490,3 +492,58 @@ class MemberImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.status})"
+
+
+class News(models.Model):
+    """A piece of news written once in the staff area and sent to a segment of members (seed 004)."""
+
+    class Segment(models.TextChoices):
+        ALL = "all", _("Tous les adhérents actifs")
+        GROUP = "group", _("Un groupement ou une fédération")
+        SECTOR = "sector", _("Un secteur")
+        HEADCOUNT = "headcount", _("Une tranche d'effectif")
+        LAPSING = "lapsing", _("Adhésion arrivant à échéance (60 jours)")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SENDING = "sending", _("Envoi en cours")
+        SENT = "sent", _("Envoyée")
+
+    subject = models.CharField(_("objet"), max_length=200)
+    body = models.TextField(_("texte"))
+    segment = models.CharField(_("destinataires"), max_length=20, choices=Segment.choices, default=Segment.ALL)
+    # The group pk, sector or headcount band the segment names (empty for all / lapsing).
+    segment_value = models.CharField(_("valeur"), max_length=50, blank=True)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    total_recipients = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("actualité")
+        verbose_name_plural = _("actualités")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class NewsDelivery(models.Model):
+    """One recipient of a piece of news: to whom, for which member, and when it left (or why not)."""
+
+    news = models.ForeignKey(News, on_delete=models.CASCADE, related_name="deliveries")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="news_deliveries")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.EmailField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("envoi d'actualité")
+        verbose_name_plural = _("envois d'actualités")
+        constraints = [models.UniqueConstraint(fields=["news", "email"], name="news_delivery_once_per_email")]
+
+    def __str__(self) -> str:
+        return f"{self.news_id} → {self.email}"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from mediation.cases import services
+from mediation.cases import selectors, services
 from mediation.cases.models import Case
 from tests.factories import MediatorFactory, MemberFactory, UserFactory, draft_case, received_case
 
@@ -23,7 +24,7 @@ def officer(tenant_a, client_a, media_root):
 
 def _refs(response) -> list[str]:
     assert response.status_code == 200
-    return [case.reference for case, _due in response.context["rows"]]
+    return [row.reference for row in response.context["rows"]]
 
 
 def _due_in(case: Case, days: int) -> Case:
@@ -135,11 +136,40 @@ def test_pages_of_fifty_without_a_total_count(officer, client_a):
         received_case(member)
 
     first = client_a.get("/staff/dossiers/")
-    second = client_a.get("/staff/dossiers/", {"page": 2})
+    second = client_a.get("/staff/dossiers/", {"after": first.context["next_cursor"], "page": 2})
 
     assert len(_refs(first)) == 50 and first.context["has_next"]
     assert len(_refs(second)) == 1 and not second.context["has_next"]
-    assert 'page=2" rel="next"' in first.content.decode()
+    assert f'after={first.context["next_cursor"]}&amp;page=2" rel="next"' in first.content.decode()
+    assert second.context["page_number"] == 2
+
+
+@pytest.mark.parametrize("sort", ["deadline", "-received"])
+def test_following_the_pages_lists_every_case_once_in_order(officer, client_a, sort, monkeypatch):
+    from mediation.cases import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 4)
+    with time_machine.travel(datetime.datetime(2026, 3, 1, 9, tzinfo=datetime.UTC), tick=True):
+        cases = [received_case() for _n in range(7)]
+    for case in cases[:3]:  # three cases without a deadline (final), last in the deadline sort
+        services.withdraw(case=case, party="consumer")
+    Case.objects.filter(pk=cases[4].pk).update(next_due_on=cases[5].next_due_on)  # a tie on the key
+    expected = [c.reference for c in selectors.inbox_queryset(selectors.InboxFilters(sort=sort), officer)]
+
+    seen, params = [], {"sort": sort}
+    while True:
+        page = client_a.get("/staff/dossiers/", params)
+        seen += _refs(page)
+        if not page.context["has_next"]:
+            break
+        params = {"sort": sort, "after": page.context["next_cursor"]}
+    assert seen == expected and len(seen) == 7
+
+
+def test_a_foreign_or_broken_cursor_shows_the_first_page(officer, client_a):
+    case = received_case()
+    for cursor in ("garbage", "eyJ4IjogMX0", ""):
+        assert _refs(client_a.get("/staff/dossiers/", {"after": cursor})) == [case.reference]
 
 
 def test_query_count_does_not_grow_with_the_page(officer, client_a, django_assert_max_num_queries):

@@ -709,3 +709,27 @@ def test_joining_online_refuses_a_member(admin):
             contact_email="x@example.fr",
         )
     assert error.value.code == "already_member"
+
+
+def test_the_plan_caps_active_members(tenant_a):
+    """Plans with a limit of active members (issue 4): the next activation is refused with the way out."""
+    from django.db import connection
+
+    from tenants.models import Plan
+
+    admin = AdminFactory()
+    plan = Plan.objects.create(code="petit", name="Petit", monthly_price_cents=1000, max_active_members=1)
+    connection.tenant.plan = plan
+    try:
+        MemberFactory(status=S.ACTIVE)
+        waiting = MemberFactory(status=S.CONVENTION_ACCEPTED)
+        with pytest.raises(ms.MembershipError) as refused:
+            ms.set_status(member=waiting, to=S.ACTIVE, reason="Paiement reçu", by=admin)
+        assert refused.value.code == "plan_active_members_full"
+        assert "formule Petit" in refused.value.message and "formule supérieure" in refused.value.message
+        waiting.refresh_from_db()
+        assert waiting.status == S.CONVENTION_ACCEPTED
+        plan.max_active_members = 2
+        ms.set_status(member=waiting, to=S.ACTIVE, reason="Paiement reçu", by=admin)
+    finally:
+        connection.tenant.plan = None

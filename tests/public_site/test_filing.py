@@ -319,3 +319,11 @@ def test_other_amounts_are_refused(text):
 @given(st.integers(min_value=0, max_value=10**11))
 def test_an_amount_written_back_in_french_reads_the_same(cents):
     assert parse_euros(format_euros(cents)) == cents
+
+
+def test_the_directory_points_to_the_platform_wide_lookup(settings):
+    from django.template import Context, Template
+
+    settings.SITE_SCHEME, settings.SITE_PORT, settings.PLATFORM_DOMAIN = "https", "", "mediation.example"
+    rendered = Template('{% load platform %}{% platform_url "/trouver-un-mediateur/" %}').render(Context())
+    assert rendered == "https://mediation.example/trouver-un-mediateur/"

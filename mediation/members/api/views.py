@@ -63,6 +63,12 @@ FILTER_PARAMETERS = [
     OpenApiParameter("sector", OpenApiTypes.STR, enum=Member.Sector.values),
     OpenApiParameter("group", OpenApiTypes.INT, description="Id of a group or federation."),
     OpenApiParameter("headcount_band", OpenApiTypes.STR, enum=Member.HeadcountBand.values),
+    OpenApiParameter(
+        "renewal_from",
+        OpenApiTypes.DATE,
+        description="Members whose renewal date (end of their last term not terminated) is on or after this day.",
+    ),
+    OpenApiParameter("renewal_to", OpenApiTypes.DATE, description="… and on or before this day."),
     OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.SORTS)),
 ]
 
