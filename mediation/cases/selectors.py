@@ -50,7 +50,13 @@ def week_end(today: datetime.date) -> datetime.date:
     return today + datetime.timedelta(days=clock.SOON_DAYS)
 
 
+REFERENCE = re.compile(r"\d{4}-\d{5,}")
+
+
 def _search_filter(search: str) -> Q:
+    if REFERENCE.fullmatch(search):
+        # A whole reference: the unique index answers at once (a name search reads every case).
+        return Q(reference=search)
     query = Q()
     for word in search.split():
         word_query = (
