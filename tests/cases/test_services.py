@@ -560,3 +560,19 @@ def test_postal_draft_keeps_its_date_of_receipt(officer):
     case = services.submit(case=case, consent=False, by=officer)
     assert case.received_at == received_on
     assert case.admissibility_due_on == clock.admissibility_due(timezone.localdate(received_on))
+
+
+def test_a_deactivated_handlers_cases_stay_and_can_be_reassigned(mediator, officer, client_a):
+    from accounts import services as staff_services
+    from tests.factories import AdminFactory
+
+    case = services.assign(case=received_case(), by=officer, assignee=officer)
+    staff_services.deactivate_staff(by=AdminFactory(), user=officer)
+
+    case.refresh_from_db()
+    assert case.assignee_id == officer.pk  # the case keeps its history and stays visible
+    client_a.force_login(mediator)
+    inbox = client_a.get("/staff/dossiers/", {"assignee": str(officer.pk)})
+    assert [row.reference for row in inbox.context["rows"]] == [case.reference]
+    case = services.assign(case=case, by=mediator, assignee=mediator)
+    assert case.assignee_id == mediator.pk
