@@ -104,18 +104,26 @@ class BulkAssignForm(forms.Form):
         queryset=Case.objects.exclude(status=Status.DRAFT),
         error_messages={"required": _("Cochez au moins un dossier.")},
     )
-    assignee = HandlerChoiceField(
-        label=_("Attribuer à"), queryset=User.objects.none(), required=False, empty_label=_("Personne (retirer)")
+    # A person's pk, or UNASSIGN; nothing chosen is an error, never a silent "remove the assignee".
+    assignee = forms.CharField(
+        label=_("Attribuer à"), error_messages={"required": _("Choisissez à qui attribuer les dossiers cochés.")}
     )
+    UNASSIGN = "none"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        assignee = self.fields["assignee"]
-        assert isinstance(assignee, forms.ModelChoiceField)
-        assignee.queryset = selectors.case_handlers()
         cases = self.fields["cases"]
         assert isinstance(cases, forms.ModelMultipleChoiceField)
         cases.queryset = Case.objects.exclude(status=Status.DRAFT).select_related("member")
+
+    def clean_assignee(self) -> User | None:
+        value = self.cleaned_data["assignee"]
+        if value == self.UNASSIGN:
+            return None
+        handler = selectors.case_handlers().filter(pk=value).first() if value.isdigit() else None
+        if handler is None:
+            raise forms.ValidationError(_("Cette personne ne traite pas de dossiers."), code="invalid_assignee")
+        return handler
 
 
 # --- Case actions --------------------------------------------------------------------------

@@ -240,3 +240,14 @@ def test_staff_home_shows_the_cases_card(officer, client_a):
 
     assert "1 dossier en retard" in body and "1 échéance dans les 7 jours" in body
     assert "/staff/dossiers/?status=received" in body
+
+
+def test_bulk_assignment_needs_an_explicit_choice(officer, client_a):
+    case = services.assign(case=received_case(), by=officer, assignee=officer)
+    response = client_a.post("/staff/dossiers/attribuer/", {"cases": [case.pk], "assignee": ""}, follow=True)
+    assert "Choisissez à qui attribuer" in response.content.decode()
+    case.refresh_from_db()
+    assert case.assignee_id == officer.pk  # nothing chosen never removes the assignee
+    client_a.post("/staff/dossiers/attribuer/", {"cases": [case.pk], "assignee": "none"})
+    case.refresh_from_db()
+    assert case.assignee_id is None
