@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -44,7 +43,7 @@ from public_site.forms import (
     WithdrawForm,
 )
 
-SESSION_KEY = "party_space"
+SESSION_KEY = party.SESSION_KEY
 PENDING_KEY = "party_login"
 
 # What each status means for the person reading it, in plain French.
@@ -71,22 +70,12 @@ STATUS_TEXT: dict[str, Any] = {
 }
 
 
-def _schema() -> str:
-    # django-tenants sets it on the connection; the firm a session was opened on.
-    return str(getattr(connection, "schema_name", ""))
-
-
 # --- Session ----------------------------------------------------------------------------------
 
 
 def current_identity(request: HttpRequest) -> party.PartyIdentity | None:
     """The logged-in party, if the session was opened on this firm."""
-    data = request.session.get(SESSION_KEY)
-    if not isinstance(data, dict) or data.get("schema") != _schema():
-        return None
-    if data.get("party") not in party.PARTIES or not data.get("email"):
-        return None
-    return party.PartyIdentity(email=data["email"], party=data["party"])
+    return party.session_identity(request.session)
 
 
 def _login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -149,11 +138,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             else:
                 request.session.cycle_key()
                 request.session.pop(PENDING_KEY, None)
-                request.session[SESSION_KEY] = {
-                    "email": identity.email,
-                    "party": identity.party,
-                    "schema": _schema(),
-                }
+                party.open_session(request.session, identity=identity)
                 return redirect("party:cases")
     else:
         form = CodeForm()

@@ -18,12 +18,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from core import links
 from tenants.models import CoveredBusiness, Domain, Tenant
 
 # A page of results; a business name shared by more is refined by the searcher (or searched by SIREN).
@@ -199,13 +199,8 @@ def drop_expired(*, today: datetime.date | None = None) -> int:
 
 
 def firm_url(host: str | None) -> str | None:
-    """`https://<host>` with the deployment's scheme and port (as `mediation.cases.letters.site_url`)."""
-    if not host:
-        return None
-    scheme, port = settings.SITE_SCHEME, str(settings.SITE_PORT or "")
-    default_port = {"http": "80", "https": "443"}.get(scheme)
-    netloc = host if not port or port == default_port else f"{host}:{port}"
-    return f"{scheme}://{netloc}"
+    """`https://<host>` with the deployment's scheme and port."""
+    return links.base_url(host) if host else None
 
 
 def search(query: str, *, today: datetime.date | None = None, limit: int = MAX_RESULTS) -> list[Found]:

@@ -14,10 +14,9 @@ from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from mediation.members.coverage import COVERED_STATUSES
 from mediation.members.models import Member
 
-# Only these members give their consumers access to the firm's mediator.
-COVERED_STATUSES = (Member.Status.ACTIVE, Member.Status.RENEWAL_DUE)
 SEARCH_MIN_LENGTH = 2
 SEARCH_LIMIT = 10
 

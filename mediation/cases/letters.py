@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from core.links import firm_site_url
 from core.pdf import html_to_pdf
 from firm.models import FirmProfile, Mediator
 from firm.selectors import email_identity, firm_profile
@@ -137,19 +138,6 @@ def recipient_email(case: Case, recipient: str) -> str:
     return contact.email if contact else ""
 
 
-def site_url() -> str:
-    """The firm's own address (`https://<primary domain>`), for links in letters sent outside any request."""
-    from django.db import connection
-
-    tenant = getattr(connection, "tenant", None)
-    domain = tenant.get_primary_domain() if tenant is not None and hasattr(tenant, "get_primary_domain") else None
-    host = domain.domain if domain is not None else settings.PLATFORM_DOMAIN
-    scheme, port = settings.SITE_SCHEME, str(settings.SITE_PORT)
-    default_port = {"http": "80", "https": "443"}.get(scheme)
-    netloc = host if not port or port == default_port else f"{host}:{port}"
-    return f"{scheme}://{netloc}"
-
-
 def case_mediator(case: Case) -> Mediator | None:
     """The mediator who signs: the assignee when a mediator, else the firm's first active mediator."""
     profile = getattr(case.assignee, "mediator_profile", None) if case.assignee_id else None
@@ -206,7 +194,7 @@ def letter_context(*, event: CaseEvent, recipient: str, firm: FirmProfile, media
         firm_phone=firm.contact_phone,
         firm_website=firm.website,
         mediator_name=str(mediator) if mediator else firm.legal_name,
-        space_url=f"{site_url()}/suivi/",
+        space_url=f"{firm_site_url()}/suivi/",
         dispute_subject=case.get_subject_display() if case.subject else "",
         amount=price_eur(case.amount_cents) if case.amount_cents is not None else "",
         received_on=_local(case.received_at),

@@ -18,6 +18,7 @@ import datetime
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from core.tenancy import current_schema
 from mediation.cases.errors import CaseError
 from mediation.cases.models import FINAL_STATUSES, IN_PROGRESS, Case, Party, PartyAccess, Status
 
@@ -50,6 +52,25 @@ class PartyIdentity:
 
     email: str
     party: str
+
+
+# The parties' space keeps who is logged in under this session key, bound to the firm's schema.
+SESSION_KEY = "party_space"
+
+
+def open_session(session: Any, *, identity: PartyIdentity) -> None:
+    """Records a proven identity in the session (after a code, or a member portal login)."""
+    session[SESSION_KEY] = {"email": identity.email, "party": identity.party, "schema": current_schema()}
+
+
+def session_identity(session: Any) -> PartyIdentity | None:
+    """The identity the session holds on this firm's host, or None (none, malformed, or another firm's)."""
+    data = session.get(SESSION_KEY)
+    if not isinstance(data, dict) or data.get("schema") != current_schema():
+        return None
+    if data.get("party") not in PARTIES or not data.get("email"):
+        return None
+    return PartyIdentity(email=str(data["email"]), party=str(data["party"]))
 
 
 def normalize_email(email: str) -> str:

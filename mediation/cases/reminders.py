@@ -81,8 +81,8 @@ def send_deadline_reminders(*, today: datetime.date | None = None) -> int:
     A case is listed to its assignee, or, unassigned, to every mediator and
     admin. A case reminded today (REMINDER line of the day) is not listed again.
     """
+    from core.links import firm_site_url as site_url
     from firm.selectors import email_identity, firm_profile
-    from mediation.cases.letters import site_url
 
     today = today or timezone.localdate()
     reminded = set(

@@ -36,9 +36,9 @@ def on_status_changed(*, case_id: int, before: str, after: str, **_kwargs: Any) 
 @shared_task(name="cases.send_survey", acks_late=True)
 def send_survey(case_id: int) -> bool:
     """Creates the survey and sends its link, once; False when there is nothing to send."""
+    from core.links import firm_site_url as site_url
     from firm.models import FirmProfile
     from firm.selectors import email_identity
-    from mediation.cases.letters import site_url
 
     case = Case.objects.filter(pk=case_id).first()
     if case is None or case.status not in FINAL_STATUSES or not case.consumer_email:

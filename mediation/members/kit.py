@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import Perm, ensure_perm
 from core import audit
+from core.links import firm_site_url
 from core.pdf import render_pdf
 from firm.models import FirmProfile, Mediator
 from firm.selectors import firm_profile
@@ -77,12 +78,6 @@ class FirmDetails:
         return ", ".join([self.name, *self.address])
 
 
-def site_url() -> str:
-    from mediation.cases.letters import site_url as firm_site_url
-
-    return firm_site_url()
-
-
 def active_mediators() -> QuerySet[Mediator]:
     return Mediator.objects.filter(is_active=True).order_by("last_name", "first_name", "pk")
 
@@ -98,7 +93,7 @@ def firm_details() -> FirmDetails:
         name=firm.legal_name or str(firm),
         mediators=[str(m) for m in active_mediators()],
         # The firm's own site when it gave one, else its site on the platform (where consumers file).
-        website=firm.website or site_url(),
+        website=firm.website or firm_site_url(),
         address=firm_address(firm),
         email=firm.contact_email,
         phone=firm.contact_phone,
@@ -109,16 +104,16 @@ def firm_details() -> FirmDetails:
 
 
 def verification_url(token: str) -> str:
-    return site_url() + reverse("badge:verify", kwargs={"token": token})
+    return firm_site_url() + reverse("badge:verify", kwargs={"token": token})
 
 
 def badge_image_url(token: str) -> str:
-    return site_url() + reverse("badge:svg", kwargs={"token": token})
+    return firm_site_url() + reverse("badge:svg", kwargs={"token": token})
 
 
 def filing_url(*, member: Member) -> str:
     """The firm's filing form with the business already chosen (`public_site.filing_views`)."""
-    return f"{site_url()}{reverse('filing:start')}?{urlencode({'adherent': member.siren})}"
+    return f"{firm_site_url()}{reverse('filing:start')}?{urlencode({'adherent': member.siren})}"
 
 
 def qr_data_uri(data: str) -> str:

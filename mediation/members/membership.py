@@ -32,10 +32,12 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import Perm, ensure_perm
 from core import audit
+from core.links import firm_site_url
 from core.models import AuditEntry
 from core.pdf import html_to_pdf
 from core.tenancy import current_schema
 from firm import validators as identifiers
+from mediation.members.coverage import COVERED_STATUSES, coverage_of
 from mediation.members.models import (
     Contact,
     Convention,
@@ -65,7 +67,6 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     S.LAPSED: frozenset({S.PROPOSAL_SENT, S.CONVENTION_ACCEPTED}),
     S.TERMINATED: frozenset({S.PROPOSAL_SENT, S.CONVENTION_ACCEPTED}),
 }
-COVERED_STATUSES = frozenset({S.ACTIVE, S.RENEWAL_DUE})
 # Statuses from which accepting the convention starts a (new) membership.
 JOINABLE_STATUSES = frozenset(
     status for status, targets in STATUS_TRANSITIONS.items() if S.CONVENTION_ACCEPTED in targets
@@ -141,13 +142,7 @@ def _firm_contact() -> str:
     from firm.selectors import firm_profile
 
     firm = firm_profile()
-    return firm.contact_email or firm.contact_phone or firm.website or _site_url()
-
-
-def _site_url() -> str:
-    from mediation.cases.letters import site_url
-
-    return site_url()
+    return firm.contact_email or firm.contact_phone or firm.website or firm_site_url()
 
 
 def _send_mail(*, subject: str, body: str, to: list[str], attachments: Iterable[tuple[str, bytes]] = ()) -> None:
@@ -490,7 +485,7 @@ def create_proposal(
 
 
 def proposal_link(token: str) -> str:
-    return f"{_site_url()}/adherer/proposition/{token}/"
+    return f"{firm_site_url()}/adherer/proposition/{token}/"
 
 
 def render_proposal_pdf(proposal: Proposal) -> bytes:
@@ -904,8 +899,6 @@ def current_membership(*, member: Member, on: datetime.date | None = None) -> Me
 
 def covered_until(*, member: Member, on: datetime.date | None = None) -> datetime.date | None:
     """The last day of continuous paid coverage from `on`, or None (the rule lives in `coverage.py`)."""
-    from mediation.members.coverage import coverage_of
-
     return coverage_of(member=member, today=on or timezone.localdate()).until
 
 

@@ -25,7 +25,7 @@ class EuroField(forms.CharField):
         super().__init__(**kwargs)
 
     def clean(self, value: Any) -> int | None:
-        from public_site.forms import parse_euros
+        from core.money import parse_euros
 
         text = super().clean(value)
         try:

@@ -406,8 +406,8 @@ def _send_locked_batch(news: News, batch_size: int) -> tuple[int, int, Exception
     )
     if not batch:
         return 0, 0, None
+    from core.links import firm_site_url as site_url
     from firm.selectors import email_identity
-    from mediation.cases.letters import site_url
 
     from_email, reply_to = email_identity()
     site = site_url()

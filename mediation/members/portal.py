@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from accounts.permissions import Perm, ensure_perm
 from core import audit
-from mediation.cases.letters import site_url
+from core.links import firm_site_url as site_url
 from mediation.members import services
 from mediation.members.models import Contact, Member, MemberUser
 

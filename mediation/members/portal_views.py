@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -157,13 +156,13 @@ def cases(request: HttpRequest, member: Member) -> HttpResponse:
 def case_answer(request: HttpRequest, member: Member, reference: str) -> HttpResponse:
     """Opens the case in the parties' space (/suivi/), where the business answers, as the business party.
 
-    The parties' space keeps its identity in the session (`party_views.SESSION_KEY`:
+    The parties' space keeps its identity in the session (`mediation.cases.party.open_session`:
     e-mail, party, schema) and recognises a business by its active contacts'
     e-mails; the portal user proved their e-mail at login, so when it is one of
     those the portal writes that identity instead of sending a second code.
     """
+    from mediation.cases import party
     from mediation.cases.models import Party
-    from public_site.party_views import SESSION_KEY
 
     case = portal.member_case(member=member, reference=reference)
     if case is None:
@@ -178,11 +177,9 @@ def case_answer(request: HttpRequest, member: Member, reference: str) -> HttpRes
             ),
         )
         return redirect("portal:cases")
-    request.session[SESSION_KEY] = {
-        "email": user.email.lower(),
-        "party": Party.BUSINESS.value,
-        "schema": str(getattr(connection, "schema_name", "")),
-    }
+    party.open_session(
+        request.session, identity=party.PartyIdentity(email=party.normalize_email(user.email), party=Party.BUSINESS)
+    )
     return redirect("party:case", reference=case.reference)
 
 

@@ -10,8 +10,8 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from accounts.models import User
+from core.links import firm_site_url as site_url
 from core.models import AuditEntry
-from mediation.cases.letters import site_url
 from mediation.members import portal
 from mediation.members.models import Contact, Member, MemberUser
 from tests.factories import ContactFactory, MemberFactory, UserFactory, opened_case, received_case
