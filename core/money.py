@@ -45,3 +45,10 @@ def parse_euros(text: str) -> int | None:
     except InvalidOperation as exc:  # pragma: no cover - the pattern above already guarantees digits
         raise ValueError("not an amount") from exc
     return int(amount * 100)
+
+
+def format_euros(cents: int) -> str:
+    """1234567 → "12 345,67 €", the French way, for messages and documents in French."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d}\u00a0€"

@@ -76,7 +76,7 @@ def _badge_sql() -> str:
     # Only table names from the models are interpolated; the token is a parameter.
     return f"""
         SELECT t.revoked_at, m.legal_name, m.trade_name, m.siren, m.status,
-               terms.starts, terms.ends, terms.paid, terms.terminated,
+               terms.starts, terms.ends, terms.paid, terms.terminated, terms.suspended,
                ARRAY(SELECT md.first_name || ' ' || md.last_name FROM {mediator} md
                      WHERE md.is_active ORDER BY md.last_name, md.first_name, md.id) AS mediators,
                f.legal_name, f.website, f.updated_at
@@ -85,8 +85,10 @@ def _badge_sql() -> str:
         LEFT JOIN {firm} f ON f.id = {FirmProfile.SINGLETON_PK}
         LEFT JOIN LATERAL (
             SELECT array_agg(r.starts_on) AS starts, array_agg(r.ends_on) AS ends,
-                   array_agg(r.paid_at IS NOT NULL) AS paid, array_agg(r.terminated_at IS NOT NULL) AS terminated
-            FROM (SELECT starts_on, ends_on, paid_at, terminated_at FROM {term} WHERE member_id = t.member_id
+                   array_agg(r.paid_at IS NOT NULL) AS paid, array_agg(r.terminated_at IS NOT NULL) AS terminated,
+                   array_agg(r.suspended_at IS NOT NULL) AS suspended
+            FROM (SELECT starts_on, ends_on, paid_at, terminated_at, suspended_at FROM {term}
+                  WHERE member_id = t.member_id
                   ORDER BY ends_on DESC, id DESC LIMIT {cov.RECENT_TERMS}) r
         ) terms ON TRUE
         WHERE t.token = %s
@@ -106,11 +108,11 @@ def load_state(*, token: str, today: datetime.date, tenant_name: str) -> BadgeSt
         row = cursor.fetchone()
     if row is None:
         return None
-    (revoked_at, legal_name, trade_name, siren, status, starts, ends, paid, terminated, mediators,
+    (revoked_at, legal_name, trade_name, siren, status, starts, ends, paid, terminated, suspended, mediators,
      firm_name, firm_website, firm_updated_at) = row  # fmt: skip
     terms = [
-        cov.Term(starts_on=s, ends_on=e, paid=p, terminated=x)
-        for s, e, p, x in zip(starts or [], ends or [], paid or [], terminated or [], strict=True)
+        cov.Term(starts_on=s, ends_on=e, paid=p, terminated=x, suspended=u)
+        for s, e, p, x, u in zip(starts or [], ends or [], paid or [], terminated or [], suspended or [], strict=True)
     ]
     revoked = revoked_at is not None
     return BadgeState(

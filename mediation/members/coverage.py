@@ -4,7 +4,8 @@ One decision table (`decide`) serves both the staff pages (`coverage_of`, which
 reads the member's memberships) and the public badge, which loads the same
 facts in a single query (`public_site.badge_views`). A business is covered iff
 its status is active or renewal due AND a membership term runs today, is not
-terminated and is paid.
+terminated, is paid and its coverage is not suspended (an overdue invoice,
+Billing's dunning).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Reason(models.TextChoices):
     TERMINATED = "terminated", _("L'adhésion a été résiliée")
     NOT_YET_ACTIVE = "not_yet_active", _("L'adhésion n'a pas encore pris effet")
     UNPAID = "unpaid", _("La cotisation n'est pas réglée")
+    SUSPENDED = "suspended", _("L'adhésion est suspendue pour défaut de paiement")
     REVOKED = "revoked", _("Ce badge n'est plus valable")
     UNKNOWN = "unknown", _("Aucune adhésion en cours n'est connue")
 
@@ -45,6 +47,7 @@ class Term:
     ends_on: datetime.date
     paid: bool
     terminated: bool
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,12 @@ def decide(*, status: str, terms: Iterable[Term], today: datetime.date) -> Cover
     terms = list(terms)
     current = [t for t in terms if t.starts_on <= today <= t.ends_on]
     live = [t for t in current if not t.terminated]
-    paid = [t for t in live if t.paid]
+    paid = [t for t in live if t.paid and not t.suspended]
     if paid:
         best = max(paid, key=lambda t: t.ends_on)
         return Coverage(True, _continued(best.ends_on, terms), Reason.COVERED, since=best.starts_on)
+    if any(t.suspended for t in live):
+        return Coverage(False, None, Reason.SUSPENDED)
     if live:
         return Coverage(False, None, Reason.UNPAID)
     if current:
@@ -89,7 +94,7 @@ def decide(*, status: str, terms: Iterable[Term], today: datetime.date) -> Cover
 
 def _continued(until: datetime.date, terms: list[Term]) -> datetime.date:
     """`until` carried on through paid terms that follow it day after day (a renewal paid in advance)."""
-    following = {t.starts_on: t for t in terms if t.paid and not t.terminated}
+    following = {t.starts_on: t for t in terms if t.paid and not t.terminated and not t.suspended}
     while (nxt := following.get(until + datetime.timedelta(days=1))) is not None:
         until = nxt.ends_on
     return until
@@ -106,15 +111,23 @@ def recent_terms(member_id: Any) -> QuerySet[Membership]:
 def coverage_of(*, member: Member, today: datetime.date) -> Coverage:
     """Whether `member` is covered on `today`, until when, or why not."""
     terms = [
-        Term(starts_on=s, ends_on=e, paid=p is not None, terminated=t is not None)
-        for s, e, p, t in recent_terms(member.pk).values_list("starts_on", "ends_on", "paid_at", "terminated_at")
+        Term(starts_on=s, ends_on=e, paid=p is not None, terminated=t is not None, suspended=x is not None)
+        for s, e, p, t, x in recent_terms(member.pk).values_list(
+            "starts_on", "ends_on", "paid_at", "terminated_at", "suspended_at"
+        )
     ]
     return decide(status=member.status, terms=terms, today=today)
 
 
 def current_paid_membership(today: datetime.date) -> Q:
-    """On Membership: a term that runs on `today`, paid and not terminated."""
-    return Q(starts_on__lte=today, ends_on__gte=today, terminated_at__isnull=True, paid_at__isnull=False)
+    """On Membership: a term that runs on `today`, paid, not terminated, not suspended."""
+    return Q(
+        starts_on__lte=today,
+        ends_on__gte=today,
+        terminated_at__isnull=True,
+        paid_at__isnull=False,
+        suspended_at__isnull=True,
+    )
 
 
 def covered_members(*, today: datetime.date | None = None) -> QuerySet[Member]:

@@ -32,7 +32,7 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 # A term's fields that coverage depends on; a save touching none of them changes nothing.
-TERM_FIELDS = frozenset({"paid_at", "terminated_at", "starts_on", "ends_on", "member"})
+TERM_FIELDS = frozenset({"paid_at", "terminated_at", "suspended_at", "starts_on", "ends_on", "member"})
 # A member's fields the index shows (the status goes through StatusChange).
 PUBLIC_FIELDS = frozenset({"legal_name", "trade_name", "siren"})
 
@@ -93,13 +93,17 @@ def covered_rows(*, today: datetime.date) -> list[coverage_index.IndexRow]:
     memberships = (
         Membership.objects.filter(member__in=members.values("pk"))
         .order_by("member_id", "-ends_on", "-pk")
-        .values_list("member_id", "starts_on", "ends_on", "paid_at", "terminated_at")
+        .values_list("member_id", "starts_on", "ends_on", "paid_at", "terminated_at", "suspended_at")
     )
-    for member_id, starts_on, ends_on, paid_at, terminated_at in memberships.iterator(chunk_size=5000):
+    for member_id, starts_on, ends_on, paid_at, terminated_at, suspended_at in memberships.iterator(chunk_size=5000):
         if len(terms[member_id]) < RECENT_TERMS:
             terms[member_id].append(
                 Term(
-                    starts_on=starts_on, ends_on=ends_on, paid=paid_at is not None, terminated=terminated_at is not None
+                    starts_on=starts_on,
+                    ends_on=ends_on,
+                    paid=paid_at is not None,
+                    terminated=terminated_at is not None,
+                    suspended=suspended_at is not None,
                 )
             )
     rows = []

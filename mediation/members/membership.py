@@ -37,6 +37,7 @@ from core.models import AuditEntry
 from core.pdf import html_to_pdf
 from core.tenancy import current_schema
 from firm import validators as identifiers
+from mediation.members import signals
 from mediation.members.coverage import COVERED_STATUSES, coverage_of
 from mediation.members.models import (
     Contact,
@@ -104,6 +105,12 @@ def add_years(day: datetime.date, years: int) -> datetime.date:
 def term_end(starts_on: datetime.date, term_years: int) -> datetime.date:
     """The last day of a term of `term_years` years starting on `starts_on`."""
     return add_years(starts_on, term_years) - datetime.timedelta(days=1)
+
+
+def _announce_term(membership: Membership) -> None:
+    """After commit, tells Billing (`signals.membership_term_started`) that a term exists and is to be invoiced."""
+    pk = membership.pk
+    transaction.on_commit(lambda: signals.membership_term_started.send(sender=Membership, membership_id=pk))
 
 
 def hash_token(token: str) -> str:
@@ -658,6 +665,7 @@ def _accept(
         starts_on=starts_on,
         ends_on=term_end(starts_on, term_years),
     )
+    _announce_term(membership)
     if proposal is not None:
         proposal.status = Proposal.Status.ACCEPTED
         proposal.accepted_at = accepted_at
@@ -972,9 +980,81 @@ def mark_paid(*, by: Any, membership: Membership) -> Membership:
 
 
 @transaction.atomic
+def record_term_paid(*, membership: Membership, paid_at: datetime.datetime | None = None) -> Membership:
+    """Billing settled the term's invoice: the term is paid (once) and any suspension of its coverage lifted.
+
+    Called by `billing` (a payment, a bank line, a Stripe webhook), which checked its own permissions.
+    """
+    member = _lock_member(membership.member)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.terminated_at is not None:
+        return membership
+    fields = []
+    if membership.paid_at is None:
+        membership.paid_at = paid_at or timezone.now()
+        fields.append("paid_at")
+    if membership.suspended_at is not None:
+        membership.suspended_at = None
+        fields.append("suspended_at")
+    if not fields:
+        return membership
+    membership.save(update_fields=fields)
+    audit.record(
+        actor=None,
+        action="members.membership_paid",
+        obj=member,
+        changes={"membership": [membership.pk, membership.pk], "paid_at": [None, audit.to_json(membership.paid_at)]},
+    )
+    sync_status(member=member)
+    return membership
+
+
+@transaction.atomic
+def suspend_coverage(*, membership: Membership, reason: str) -> Membership:
+    """An invoice of the term stays unpaid past the firm's delay: the business is no longer covered (badge)."""
+    member = _lock_member(membership.member)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.suspended_at is not None or membership.terminated_at is not None:
+        return membership
+    membership.suspended_at = timezone.now()
+    membership.save(update_fields=["suspended_at"])
+    audit.record(
+        actor=None,
+        action="members.coverage_suspended",
+        obj=member,
+        changes={"membership": [membership.pk, membership.pk], "reason": [None, reason]},
+    )
+    return membership
+
+
+@transaction.atomic
+def lift_suspension(*, membership: Membership) -> Membership:
+    """The unpaid invoice is settled (or credited): coverage is restored."""
+    member = _lock_member(membership.member)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.suspended_at is None:
+        return membership
+    membership.suspended_at = None
+    membership.save(update_fields=["suspended_at"])
+    audit.record(
+        actor=None,
+        action="members.coverage_restored",
+        obj=member,
+        changes={"membership": [membership.pk, membership.pk]},
+    )
+    return membership
+
+
+@transaction.atomic
 def renew(*, by: Any, member: Member, term_years: int = 1) -> Membership:
     """A new term starting the day after the current one ends; the member is active again (renewed)."""
     ensure_perm(by, Perm.MEMBERS_EDIT)
+    return renew_term(member=member, term_years=term_years, by=by)
+
+
+@transaction.atomic
+def renew_term(*, member: Member, term_years: int = 1, by: Any = None) -> Membership:
+    """The body of `renew`, also run by Billing's yearly renewal run (no user: `by` is None)."""
     term_years = _check_term(term_years)
     member = _lock_member(member)
     if member.status not in COVERED_STATUSES:
@@ -1009,6 +1089,7 @@ def renew(*, by: Any, member: Member, term_years: int = 1) -> Membership:
             "ends_on": [None, membership.ends_on.isoformat()],
         },
     )
+    _announce_term(membership)
     if member.status == S.RENEWAL_DUE:
         set_status(
             member=member,

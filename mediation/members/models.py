@@ -386,6 +386,8 @@ class Membership(models.Model):
     ends_on = models.DateField(_("fin"))
     # Paid (or marked paid by staff until Billing lands): coverage starts when the first invoice is paid.
     paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
+    # Coverage suspended for an unpaid invoice (Billing's dunning); paying it lifts the suspension.
+    suspended_at = models.DateTimeField(_("couverture suspendue le"), null=True, blank=True)
     terminated_at = models.DateTimeField(_("résiliée le"), null=True, blank=True)
     termination_reason = models.TextField(_("motif de résiliation"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

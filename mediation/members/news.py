@@ -112,6 +112,7 @@ def segment_members(*, segment: str, value: str, today: datetime.date | None = N
             member_id=OuterRef("pk"),
             terminated_at__isnull=True,
             paid_at__isnull=False,
+            suspended_at__isnull=True,
             starts_on__lte=horizon + datetime.timedelta(days=1),
             ends_on__gt=horizon,
         )
