@@ -7,3 +7,6 @@ class BillingConfig(AppConfig):
 
     name = "billing"
     verbose_name = _("Facturation")
+
+    def ready(self) -> None:
+        from billing import receivers  # noqa: F401 (connects the signal receivers)

@@ -337,5 +337,7 @@ FIRM_CLOSURE_GRACE_DAYS = env.int("FIRM_CLOSURE_GRACE_DAYS", default=30)
 # Empty key: the firm's subscription page says online payment is not configured.
 PLATFORM_STRIPE_SECRET_KEY = env.str("PLATFORM_STRIPE_SECRET_KEY", default="")
 PLATFORM_STRIPE_WEBHOOK_SECRET = env.str("PLATFORM_STRIPE_WEBHOOK_SECRET", default="")
+# Signing secret of the Connect endpoint https://<PLATFORM_DOMAIN>/stripe/connect/webhook/ (firms' accounts).
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)

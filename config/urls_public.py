@@ -16,6 +16,7 @@ urlpatterns = [
     path("inscription/<uuid:public_id>/reessayer/", views.signup_retry, name="signup-retry"),
     path("console/exports/<int:tenant_id>/", views.console_export, name="console-export"),
     path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
+    path("stripe/connect/", include("billing.webhook_urls")),
     path("admin/", admin.site.urls),
     *common,
 ]

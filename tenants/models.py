@@ -69,6 +69,8 @@ class Tenant(TenantMixin):
     export_file = models.CharField(_("export des données"), max_length=300, blank=True)
     export_sha256 = models.CharField(_("empreinte SHA-256 de l'export"), max_length=64, blank=True)
     last_activity_at = models.DateTimeField(_("dernière activité"), null=True, blank=True)
+    # The firm's own Stripe account connected to the platform (Stripe Connect): routes its webhook events.
+    stripe_account_id = models.CharField(_("compte Stripe connecté"), max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     auto_create_schema = True

@@ -1,0 +1,1 @@
+"""Billing's receivers of mediation's domain signals (connected in BillingConfig.ready)."""
