@@ -77,6 +77,18 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@transaction.atomic
+def save_settings(*, by: Any, form: Any) -> BillingSettings:
+    """Saves the billing settings form (a ModelForm on the singleton) with an audit row of what changed."""
+    ensure_perm(by, Perm.BILLING_EDIT)
+    names = [f.name for f in BillingSettings._meta.concrete_fields if f.name not in ("id", "updated_at")]
+    before = audit.snapshot(BillingSettings.objects.select_for_update().get(pk=1), names)
+    config = form.save()
+    after = audit.snapshot(config, names)
+    audit.record(actor=by, action="billing.settings_updated", obj=config, changes=audit.diff(before, after))
+    return config
+
+
 # --- Amounts ---------------------------------------------------------------------------------------
 
 
@@ -107,9 +119,9 @@ def compute_totals(lines: Iterable[Any]) -> Totals:
     """Net, VAT per rate and gross of `lines` (InvoiceLine objects or cleaned dicts)."""
     bases: dict[Decimal, int] = {}
     for line in lines:
-        get = line.get if isinstance(line, Mapping) else lambda name, line=line: getattr(line, name)
-        rate = Decimal(get("vat_rate")).quantize(Decimal("0.01"))
-        bases[rate] = bases.get(rate, 0) + line_net(Decimal(get("quantity")), int(get("unit_price_cents")))
+        values = line if isinstance(line, Mapping) else vars(line)
+        rate = Decimal(values["vat_rate"]).quantize(Decimal("0.01"))
+        bases[rate] = bases.get(rate, 0) + line_net(Decimal(values["quantity"]), int(values["unit_price_cents"]))
     breakdown = tuple(
         VatLine(rate=rate, base_cents=base, vat_cents=round_cents(Decimal(base) * rate / 100))
         for rate, base in sorted(bases.items(), reverse=True)
