@@ -50,6 +50,7 @@ class TenantAdmin(admin.ModelAdmin):
         "staff_count",
         "member_count",
         "case_count",
+        "invoice_count",
         "last_activity_at",
         "suspended_at",
         "closed_at",
@@ -88,6 +89,10 @@ class TenantAdmin(admin.ModelAdmin):
     def case_count(self, tenant: Tenant) -> str:
         running, this_year = self._figure(tenant, "open_cases"), self._figure(tenant, "cases_this_year")
         return f"{running} ({this_year})"
+
+    @admin.display(description=_("factures émises cette année"))
+    def invoice_count(self, tenant: Tenant) -> int | str:
+        return self._figure(tenant, "invoices_this_year")
 
     @staticmethod
     def _figure(tenant: Tenant, name: str) -> int | str:

@@ -25,6 +25,11 @@ FIRM_FIGURES = {
         "cases_case",
         sql.SQL("received_at >= date_trunc('year', now())"),
     ),
+    # Invoices (not credit notes, not drafts) issued this calendar year (billing.Invoice).
+    "invoices_this_year": (
+        "billing_invoice",
+        sql.SQL("kind = 'invoice' AND status <> 'draft' AND issue_date >= date_trunc('year', now())::date"),
+    ),
 }
 
 

@@ -19,7 +19,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -31,7 +30,6 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.api.views import ErrorSerializer
 from accounts.models import User
@@ -52,6 +50,7 @@ from billing.api.filters import (
 )
 from billing.errors import BillingError
 from billing.models import Invoice, Payment, Product
+from core.api import FilterBackend, InvalidFilter
 
 # The codes of a refused operation that the invoice's current state explains (409); any other code is 400.
 CONFLICT_CODES = frozenset(
@@ -69,10 +68,6 @@ CONFLICT_CODES = frozenset(
         "buyer_incomplete",
     }
 )
-
-
-class InvalidFilter(serializers.ValidationError):
-    default_code = "invalid_filter"
 
 
 class BillingAPIError(APIException):
@@ -120,18 +115,6 @@ class BillingPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-
-
-class BillingFilterBackend(DjangoFilterBackend):
-    """django-filter, with a refused filter value as a 400 `invalid_filter` like the cases and members APIs."""
-
-    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: APIView) -> QuerySet[Any]:
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
-        if not filterset.is_valid():
-            raise InvalidFilter({name: [str(error) for error in errors] for name, errors in filterset.errors.items()})
-        return filterset.qs
 
 
 class BillingAPIView(GenericAPIView):
@@ -212,7 +195,7 @@ def _current_lines(invoice: Invoice) -> list[dict[str, Any]]:
 class InvoiceListView(BillingAPIView):
     serializer_class = s.InvoiceListSerializer
     pagination_class = BillingPagination
-    filter_backends = [BillingFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = InvoiceFilter
 
     def get_queryset(self) -> QuerySet[Invoice]:
@@ -450,7 +433,7 @@ class InvoiceCreditNotesView(BillingAPIView):
 class PaymentListView(BillingAPIView):
     serializer_class = s.PaymentSerializer
     pagination_class = BillingPagination
-    filter_backends = [BillingFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = PaymentFilter
 
     def get_queryset(self) -> QuerySet[Payment]:
@@ -486,7 +469,7 @@ def _product_detail(product: Product, request: Request) -> dict[str, Any]:
 class ProductListView(BillingAPIView):
     serializer_class = s.ProductSerializer
     pagination_class = BillingPagination
-    filter_backends = [BillingFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = ProductFilter
 
     def get_queryset(self) -> QuerySet[Product]:

@@ -99,6 +99,25 @@ def test_the_firm_list_counts_running_cases(db, public_client, use_tenant, media
     assert (rows["beta"]["open_cases"], rows["beta"]["cases_this_year"]) == (0, 0)
 
 
+def test_the_firm_list_counts_invoices_issued_this_year(db, public_client, use_tenant, media_root):
+    from billing import services
+    from tests.billing.helpers import LINE, billable_member, finance_user, issued_invoice
+
+    use_tenant("alpha")
+    first = issued_invoice()
+    issued_invoice()
+    services.create_credit_note(by=finance_user(), invoice=first, reason="Erreur")  # not an invoice
+    services.create_draft(by=finance_user(), member=billable_member(), lines=[LINE])  # not issued
+    connection.set_schema_to_public()
+    _operator(public_client)
+
+    response = public_client.get("/admin/tenants/tenant/?kind__exact=firm")
+
+    rows = {t.schema_name: getattr(t, "figures", None) for t in response.context["cl"].result_list}
+    assert (rows["alpha"]["invoices_this_year"], rows["beta"]["invoices_this_year"]) == (2, 0)
+    assert "actures émises cette année" in response.content.decode()
+
+
 def test_the_running_cases_figure_follows_the_state_machine():
     from mediation.cases.models import OPEN_STATUSES
     from tenants.selectors import FIRM_FIGURES

@@ -19,7 +19,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -35,15 +34,12 @@ from rest_framework.views import APIView
 from accounts.api.views import ErrorSerializer
 from accounts.models import User
 from accounts.permissions import HasPerm, Perm
+from core.api import FilterBackend, InvalidFilter
 from mediation.cases import services
 from mediation.cases.api import serializers as s
 from mediation.cases.api.filters import CaseFilter, listed_cases
 from mediation.cases.errors import CaseError
 from mediation.cases.models import Case, CaseMessage, Channel, Party, Status
-
-
-class InvalidFilter(serializers.ValidationError):
-    default_code = "invalid_filter"
 
 
 def _case_error(exc: CaseError) -> APIException:
@@ -131,18 +127,6 @@ class CasePagination(CursorPagination):
         return self.ORDERINGS.get(request.query_params.get("ordering") or "received", self.ordering)
 
 
-class CaseFilterBackend(DjangoFilterBackend):
-    """django-filter, with a refused filter value as a 400 `invalid_filter` like the members API."""
-
-    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: APIView) -> QuerySet[Any]:
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
-        if not filterset.is_valid():
-            raise InvalidFilter({name: [str(error) for error in errors] for name, errors in filterset.errors.items()})
-        return filterset.qs
-
-
 ORDERING_PARAMETER = OpenApiParameter(
     "ordering",
     OpenApiTypes.STR,
@@ -154,7 +138,7 @@ ORDERING_PARAMETER = OpenApiParameter(
 class CaseListView(CaseAPIView):
     serializer_class = s.CaseListSerializer
     pagination_class = CasePagination
-    filter_backends = [CaseFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = CaseFilter
     parser_classes = [JSONParser]
 

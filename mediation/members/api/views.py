@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.api.views import ErrorSerializer
 from accounts.models import User
 from accounts.permissions import HasPerm, Perm
+from core.api import InvalidFilter
 from mediation.members import selectors, services
 from mediation.members.api.serializers import MemberInputSerializer, MemberListSerializer, MemberSerializer
 from mediation.members.forms import MemberFilterForm
@@ -26,10 +27,6 @@ from mediation.members.models import Member
 
 class DuplicateSiren(serializers.ValidationError):
     default_code = "duplicate_siren"
-
-
-class InvalidFilter(serializers.ValidationError):
-    default_code = "invalid_filter"
 
 
 def _validation_error(exc: DjangoValidationError) -> serializers.ValidationError:
