@@ -16,10 +16,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
+from core.exports import CHUNK, Echo, safe_cell
 from mediation.members.models import Member
-
-CHUNK = 2000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _yes_no(value: bool) -> str:
@@ -54,30 +52,17 @@ COLUMNS: tuple[tuple[Any, Callable[[Member], Any]], ...] = (
 )
 
 
-def _safe(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a value that starts like a formula is prefixed with a quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_START) else text
-
-
 def header() -> list[str]:
     return [str(label) for label, _get in COLUMNS]
 
 
 def rows(queryset: QuerySet[Member]) -> Iterator[list[str]]:
     for member in queryset.select_related("group").iterator(chunk_size=CHUNK):
-        yield [_safe(get(member)) for _label, get in COLUMNS]
-
-
-class _Echo:
-    """csv.writer writes into it; each row comes back as a string to stream."""
-
-    def write(self, value: str) -> str:
-        return value
+        yield [safe_cell(get(member)) for _label, get in COLUMNS]
 
 
 def csv_chunks(queryset: QuerySet[Member]) -> Iterator[bytes]:
-    writer = csv.writer(_Echo(), delimiter=";", lineterminator="\r\n")
+    writer = csv.writer(Echo(), delimiter=";", lineterminator="\r\n")
     yield "\ufeff".encode()  # the BOM tells Excel the file is UTF-8
     yield writer.writerow(header()).encode()
     for row in rows(queryset):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.permissions import Perm, require_perm
+from core.exports import safe_cell
 from firm import validators as identifiers
 from mediation.members import bulk_import, sirene
 from mediation.members.import_forms import ImportForm
@@ -24,7 +25,6 @@ from mediation.members.validators import derive_vat_number
 ERRORS_SHOWN = 500
 IMPORTS_SHOWN = 50
 RUNNING = (MemberImport.Status.CHECKING, MemberImport.Status.IMPORTING)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _acting_user(request: HttpRequest) -> User:
@@ -108,18 +108,12 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("members-import:detail", pk=member_import.pk)
 
 
-def _cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a value that starts like a formula is prefixed with a quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_START) else text
-
-
 def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
     # For French Excel: UTF-8 with a BOM, semicolons (as the member export).
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([[_cell(value) for value in row] for row in rows])
+    writer.writerows([[safe_cell(value) for value in row] for row in rows])
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
