@@ -1,6 +1,10 @@
-"""URLs of billing-webhook (filled in by the billing work)."""
+"""The Stripe Connect webhook, on the platform host under /stripe/connect/ (one endpoint for every firm)."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from billing.webhook_views import connect_webhook
 
 app_name = "billing-webhook"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("webhook/", connect_webhook, name="webhook"),
+]

@@ -3,9 +3,14 @@
 `FakeStripe` is a WSGI app answering the endpoints the platform uses with the
 shapes of the real objects (templates below, trimmed from Stripe's OpenAPI
 fixtures, API 2026) and Stripe's error format. `WSGIHTTPClient` lets the SDK
-call it in-process; the `stripe_fake` fixture points the project's client at
-it. Test-side helpers play Stripe's part: complete a Checkout, change or
-cancel a subscription, build and sign webhook events.
+call it in-process; the `stripe_fake` fixture points the project's clients at
+it (the platform's own billing, tenants.saas, and the firms' Connect accounts,
+billing.stripe_client). Objects live per `Stripe-Account` header, as on Stripe.
+
+Test-side helpers play Stripe's part: complete a Checkout (subscription; card
+or SEPA Direct Debit payment), settle or fail a SEPA debit, finish a connected
+account's onboarding, change or cancel a subscription, build and sign webhook
+events (with `account` for Connect events).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import stripe
 API_BASE = "http://stripe-fake.invalid"
 API_KEY = "sk_test_fake_platform"
 WEBHOOK_SECRET = "whsec_test_fake_platform"
+CONNECT_WEBHOOK_SECRET = "whsec_test_fake_connect"
 
 # --- Object templates (the fields the platform reads, and their neighbours) ---
 
@@ -91,8 +97,11 @@ CHECKOUT_SESSION: dict[str, Any] = {
     "locale": None,
     "metadata": {},
     "mode": None,
+    "allowed_payment_method_types": None,
     "payment_intent": None,
+    "payment_method_types": ["card"],
     "payment_status": "unpaid",
+    "setup_intent": None,
     "status": "open",
     "subscription": None,
     "success_url": None,
@@ -175,6 +184,131 @@ EVENT: dict[str, Any] = {
     "type": None,
 }
 
+ACCOUNT: dict[str, Any] = {
+    "object": "account",
+    "business_profile": {"mcc": None, "name": None, "product_description": None, "support_email": None, "url": None},
+    "business_type": None,
+    "capabilities": {},
+    "charges_enabled": False,
+    "controller": {"type": "application", "is_controller": True},
+    "country": "FR",
+    "default_currency": "eur",
+    "details_submitted": False,
+    "email": None,
+    "external_accounts": {"object": "list", "data": [], "has_more": False, "url": None},
+    "future_requirements": {"currently_due": [], "disabled_reason": None, "eventually_due": [], "past_due": []},
+    "metadata": {},
+    "payouts_enabled": False,
+    "requirements": {
+        "currently_due": ["business_profile.url", "external_account", "tos_acceptance.date", "tos_acceptance.ip"],
+        "disabled_reason": "requirements.past_due",
+        "eventually_due": ["business_profile.url", "external_account", "tos_acceptance.date", "tos_acceptance.ip"],
+        "past_due": [],
+        "pending_verification": [],
+    },
+    "settings": {"dashboard": {"display_name": None, "timezone": "Europe/Paris"}, "sepa_debit_payments": {}},
+    "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+    "type": "standard",
+}
+ACCOUNT_LINK: dict[str, Any] = {"object": "account_link", "expires_at": None, "url": None}
+PAYMENT_INTENT: dict[str, Any] = {
+    "object": "payment_intent",
+    "allowed_payment_method_types": None,
+    "amount": 0,
+    "amount_capturable": 0,
+    "amount_received": 0,
+    "application": None,
+    "application_fee_amount": None,
+    "automatic_payment_methods": None,
+    "canceled_at": None,
+    "cancellation_reason": None,
+    "capture_method": "automatic",
+    "client_secret": None,
+    "confirmation_method": "automatic",
+    "currency": "eur",
+    "customer": None,
+    "description": None,
+    "last_payment_error": None,
+    "latest_charge": None,
+    "livemode": False,
+    "metadata": {},
+    "next_action": None,
+    "on_behalf_of": None,
+    "payment_method": None,
+    "payment_method_options": {},
+    "payment_method_types": ["card"],
+    "processing": None,
+    "receipt_email": None,
+    "setup_future_usage": None,
+    "statement_descriptor": None,
+    "status": "requires_payment_method",
+    "transfer_data": None,
+}
+PAYMENT_METHOD: dict[str, Any] = {
+    "object": "payment_method",
+    "allow_redisplay": "unspecified",
+    "billing_details": {"address": None, "email": None, "name": None, "phone": None, "tax_id": None},
+    "customer": None,
+    "livemode": False,
+    "metadata": {},
+    "type": "card",
+}
+CARD_DETAILS: dict[str, Any] = {
+    "brand": "visa",
+    "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+    "country": "FR",
+    "display_brand": "visa",
+    "exp_month": 12,
+    "exp_year": 2034,
+    "fingerprint": "Xt5EWLLDS7FJjR1c",
+    "funding": "credit",
+    "last4": "4242",
+    "networks": {"available": ["visa"], "preferred": None},
+    "wallet": None,
+}
+SEPA_DETAILS: dict[str, Any] = {
+    "bank_code": "30006",
+    "branch_code": "00001",
+    "country": "FR",
+    "fingerprint": "vifs0Ho7vwRn1Miu",
+    "generated_from": {"charge": None, "setup_attempt": None},
+    "last4": "3000",
+}
+MANDATE: dict[str, Any] = {
+    "object": "mandate",
+    "customer_acceptance": {"accepted_at": None, "online": {"ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0"},
+                            "type": "online"},
+    "livemode": False,
+    "multi_use": {},
+    "payment_method": None,
+    "payment_method_details": {"sepa_debit": {"reference": None, "url": "https://stripe.com/mandate"},
+                               "type": "sepa_debit"},
+    "status": "active",
+    "type": "multi_use",
+}  # fmt: skip
+CHARGE: dict[str, Any] = {
+    "object": "charge",
+    "amount": 0,
+    "amount_captured": 0,
+    "amount_refunded": 0,
+    "balance_transaction": None,
+    "captured": True,
+    "currency": "eur",
+    "customer": None,
+    "description": None,
+    "failure_code": None,
+    "failure_message": None,
+    "livemode": False,
+    "metadata": {},
+    "outcome": None,
+    "paid": False,
+    "payment_intent": None,
+    "payment_method": None,
+    "payment_method_details": None,
+    "refunded": False,
+    "status": "pending",
+}
+
 PREFIXES = {
     "customer": "cus",
     "product": "prod",
@@ -185,6 +319,28 @@ PREFIXES = {
     "subscription_item": "si",
     "invoice": "in",
     "event": "evt",
+    "account": "acct",
+    "account_link": "acctlink",
+    "payment_intent": "pi",
+    "payment_method": "pm",
+    "mandate": "mandate",
+    "charge": "ch",
+}
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "customer": CUSTOMER,
+    "product": PRODUCT,
+    "price": PRICE,
+    "checkout.session": CHECKOUT_SESSION,
+    "billing_portal.session": PORTAL_SESSION,
+    "subscription": SUBSCRIPTION,
+    "subscription_item": SUBSCRIPTION_ITEM,
+    "invoice": INVOICE,
+    "account": ACCOUNT,
+    "account_link": ACCOUNT_LINK,
+    "payment_intent": PAYMENT_INTENT,
+    "payment_method": PAYMENT_METHOD,
+    "mandate": MANDATE,
+    "charge": CHARGE,
 }
 
 
@@ -308,8 +464,10 @@ class FakeStripe:
             },
         )
 
-    def event(self, type_: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
-        """An event as Stripe sends it: a snapshot of `obj` at this moment."""
+    def event(
+        self, type_: str, obj: dict[str, Any], *, created: int | None = None, account: str | None = None
+    ) -> dict[str, Any]:
+        """An event as Stripe sends it: a snapshot of `obj` at this moment (`account`: a connected account's)."""
         event = copy.deepcopy(EVENT)
         event.update(
             id=f"evt_{secrets.token_hex(12)}",
@@ -317,7 +475,183 @@ class FakeStripe:
             type=type_,
             data={"object": copy.deepcopy(obj)},
         )
+        if account is not None:
+            event["account"] = account
         return event
+
+    # --- Connect: the firms' own accounts (Stripe's side) -------------------------------------------
+
+    def complete_onboarding(
+        self, account_id: str, *, charges_enabled: bool = True, payouts_enabled: bool = True
+    ) -> dict[str, Any]:
+        """The firm filled in Stripe's onboarding form: details submitted, capabilities as asked."""
+        account = self._find("account", account_id, None)
+        done = charges_enabled and payouts_enabled
+        account.update(
+            details_submitted=True,
+            charges_enabled=charges_enabled,
+            payouts_enabled=payouts_enabled,
+            capabilities={"card_payments": "active" if charges_enabled else "inactive",
+                          "sepa_debit_payments": "active" if charges_enabled else "inactive",
+                          "transfers": "active" if payouts_enabled else "inactive"},
+            requirements={**ACCOUNT["requirements"], "currently_due": [] if done else ["external_account"],
+                          "eventually_due": [], "disabled_reason": None if done else "requirements.past_due"},
+        )  # fmt: skip
+        return account
+
+    def connected_account(self, **onboarding: Any) -> str:
+        """An account that went through onboarding (as if a firm had connected it)."""
+        account = self._new("account", {"email": "compta@cabinet.fr"})
+        self.complete_onboarding(account["id"], **onboarding)
+        return str(account["id"])
+
+    def pay_checkout_by_card(self, session_id: str, *, account: str) -> dict[str, Any]:
+        """The member paid a payment-mode Checkout by card: the PaymentIntent succeeded at once."""
+        session = self._open_payment_session(session_id, account)
+        method = self._new_payment_method("card", customer=session["customer"], account=account)
+        intent = self._intent_for_session(session, method, account, status="succeeded")
+        session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
+        return session
+
+    def pay_checkout_by_sepa(self, session_id: str, *, account: str) -> dict[str, Any]:
+        """The member gave a SEPA mandate in Checkout: the session completes unpaid, the debit is processing."""
+        session = self._open_payment_session(session_id, account)
+        method = self._new_payment_method("sepa_debit", customer=session["customer"], account=account)
+        intent = self._intent_for_session(session, method, account, status="processing")
+        session.update(status="complete", payment_status="unpaid", payment_intent=intent["id"])
+        return session
+
+    def settle_sepa(self, intent_id: str, *, account: str, succeeded: bool = True) -> dict[str, Any]:
+        """Days later the bank answers: the debit succeeds, or fails (insufficient funds)."""
+        intent = self._find("payment_intent", intent_id, account)
+        charge = self._find("charge", intent["latest_charge"], account)
+        if succeeded:
+            intent.update(status="succeeded", amount_received=intent["amount"], processing=None)
+            charge.update(status="succeeded", paid=True, amount_captured=intent["amount"])
+        else:
+            error = {"type": "card_error", "code": "insufficient_funds", "decline_code": None,
+                     "message": "The account has insufficient funds to cover this payment.",
+                     "payment_method": self.get(intent["payment_method"], account)}  # fmt: skip
+            intent.update(status="requires_payment_method", last_payment_error=error, processing=None)
+            charge.update(status="failed", failure_code="insufficient_funds", failure_message=error["message"])
+        for session in self.of_type("checkout.session", account):
+            if session.get("payment_intent") == intent_id and succeeded:
+                session["payment_status"] = "paid"
+        return intent
+
+    def revoke_mandate(self, mandate_id: str, *, account: str) -> dict[str, Any]:
+        """The debtor revoked the mandate at their bank."""
+        mandate = self._find("mandate", mandate_id, account)
+        mandate["status"] = "inactive"
+        return mandate
+
+    def mandate_of(self, intent_id: str, *, account: str) -> dict[str, Any]:
+        intent = self._find("payment_intent", intent_id, account)
+        charge = self._find("charge", intent["latest_charge"], account)
+        return self.get(charge["payment_method_details"]["sepa_debit"]["mandate"], account)
+
+    def _open_payment_session(self, session_id: str, account: str) -> dict[str, Any]:
+        session = self._find("checkout.session", session_id, account)
+        assert session["mode"] == "payment" and session["status"] == "open", session["status"]
+        return session
+
+    def _new_payment_method(self, type_: str, *, customer: str | None, account: str | None) -> dict[str, Any]:
+        details = {"card": CARD_DETAILS, "sepa_debit": SEPA_DETAILS}[type_]
+        billing = {**PAYMENT_METHOD["billing_details"], "email": "compta@entreprise.fr", "name": "Entreprise"}
+        fields = {"type": type_, type_: copy.deepcopy(details), "customer": customer, "billing_details": billing}
+        return self._new("payment_method", fields, account)
+
+    def _intent_for_session(
+        self, session: dict[str, Any], method: dict[str, Any], account: str, *, status: str
+    ) -> dict[str, Any]:
+        data = session.get("payment_intent_data") or {}
+        return self._new_intent(
+            amount=session["amount_total"],
+            currency=session["currency"],
+            customer=session["customer"],
+            method=method,
+            metadata=dict(data.get("metadata") or {}),
+            description=data.get("description"),
+            setup_future_usage=data.get("setup_future_usage"),
+            mandate_id=None,
+            status=status,
+            account=account,
+        )
+
+    def _new_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        method: dict[str, Any],
+        metadata: dict[str, Any],
+        description: str | None,
+        setup_future_usage: str | None,
+        mandate_id: str | None,
+        status: str,
+        account: str | None,
+    ) -> dict[str, Any]:
+        """A confirmed PaymentIntent with its charge (and, for SEPA, its mandate), in `status`."""
+        succeeded = status == "succeeded"
+        intent = self._new(
+            "payment_intent",
+            {
+                "amount": amount,
+                "amount_received": amount if succeeded else 0,
+                "currency": currency,
+                "customer": customer,
+                "description": description,
+                "metadata": metadata,
+                "payment_method": method["id"],
+                "payment_method_types": [method["type"]],
+                "setup_future_usage": setup_future_usage,
+                "status": status,
+                "processing": {"type": method["type"]} if status == "processing" else None,
+            },
+            account,
+        )
+        intent["client_secret"] = f"{intent['id']}_secret_{secrets.token_hex(8)}"
+        details: dict[str, Any] = {"type": method["type"]}
+        if method["type"] == "card":
+            details["card"] = {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034, "mandate": None}
+        else:
+            if mandate_id is None:
+                mandate = self._new(
+                    "mandate",
+                    {
+                        "payment_method": method["id"],
+                        "type": "multi_use" if setup_future_usage == "off_session" else "single_use",
+                        "multi_use": {} if setup_future_usage == "off_session" else None,
+                        "single_use": None if setup_future_usage == "off_session" else {"amount": amount,
+                                                                                          "currency": currency},
+                    },
+                    account,
+                )  # fmt: skip
+                mandate["customer_acceptance"]["accepted_at"] = int(time.time())
+                mandate["payment_method_details"]["sepa_debit"]["reference"] = secrets.token_hex(8).upper()
+                mandate_id = mandate["id"]
+            fields = ("bank_code", "branch_code", "country", "fingerprint", "last4")
+            details["sepa_debit"] = {**{k: SEPA_DETAILS[k] for k in fields}, "mandate": mandate_id}
+        charge = self._new(
+            "charge",
+            {
+                "amount": amount,
+                "amount_captured": amount if succeeded else 0,
+                "currency": currency,
+                "customer": customer,
+                "description": description,
+                "metadata": metadata,
+                "paid": succeeded,
+                "payment_intent": intent["id"],
+                "payment_method": method["id"],
+                "payment_method_details": details,
+                "status": "succeeded" if succeeded else "pending",
+            },
+            account,
+        )
+        intent["latest_charge"] = charge["id"]
+        return intent
 
     # --- the HTTP API -------------------------------------------------------------
 
@@ -371,13 +705,25 @@ class FakeStripe:
             ("POST", r"/v1/products", self._create_product),
             ("POST", r"/v1/prices", self._create_price),
             ("POST", r"/v1/checkout/sessions", self._create_checkout_session),
+            ("POST", r"/v1/checkout/sessions/(?P<id>[^/]+)/expire", self._expire_checkout_session),
             ("POST", r"/v1/billing_portal/sessions", self._create_portal_session),
-            ("GET", r"/v1/(customers|products|prices|checkout/sessions|subscriptions|invoices)/(?P<id>[^/]+)",
-             self._retrieve),
-            ("POST", r"/v1/(customers|subscriptions)/(?P<id>[^/]+)", self._update),
+            ("POST", r"/v1/accounts", self._create_account),
+            ("POST", r"/v1/account_links", self._create_account_link),
+            ("POST", r"/v1/payment_intents", self._create_payment_intent),
+            ("GET", r"/v1/payment_intents", self._list_payment_intents),
+            ("GET", r"/v1/(customers|products|prices|checkout/sessions|subscriptions|invoices|accounts"
+                    r"|payment_intents|payment_methods|mandates|charges)/(?P<id>[^/]+)", self._retrieve),
+            ("POST", r"/v1/(customers|subscriptions|accounts)/(?P<id>[^/]+)", self._update),
             ("DELETE", r"/v1/customers/(?P<id>[^/]+)", self._delete_customer),
             ("DELETE", r"/v1/subscriptions/(?P<id>[^/]+)", self._cancel_subscription),
         ]  # fmt: skip
+        if account is not None and self.objects.get(None, {}).get(account, {}).get("object") != "account":
+            raise StripeFakeError(
+                400,
+                "invalid_request_error",
+                f"The provided key does not have access to account '{account}' (or that account does not exist).",
+                code="account_invalid",
+            )
         for verb, pattern, view in routes:
             match = re.fullmatch(pattern, path)
             if verb == method and match:
@@ -389,17 +735,7 @@ class FakeStripe:
         )
 
     def _new(self, kind: str, fields: dict[str, Any], account: str | None = None) -> dict[str, Any]:
-        template = {
-            "customer": CUSTOMER,
-            "product": PRODUCT,
-            "price": PRICE,
-            "checkout.session": CHECKOUT_SESSION,
-            "billing_portal.session": PORTAL_SESSION,
-            "subscription": SUBSCRIPTION,
-            "subscription_item": SUBSCRIPTION_ITEM,
-            "invoice": INVOICE,
-        }[kind]
-        obj = copy.deepcopy(template)
+        obj = copy.deepcopy(TEMPLATES[kind])
         obj.update(id=f"{PREFIXES[kind]}_{secrets.token_hex(8)}{next(self._ids)}", created=int(time.time()))
         obj.update(fields)
         self.objects.setdefault(account, {})[obj["id"]] = obj
@@ -450,35 +786,173 @@ class FakeStripe:
 
     def _create_checkout_session(self, *, params: dict[str, Any], account: str | None) -> dict[str, Any]:
         self._required(params, "mode", "success_url", "line_items")
-        if params["mode"] not in ("payment", "setup", "subscription"):
+        mode = params["mode"]
+        if mode not in ("payment", "setup", "subscription"):
             raise StripeFakeError(
                 400, "invalid_request_error", "Invalid mode.", code="parameter_invalid_empty", param="mode"
             )
         if params.get("customer"):
             self._find("customer", params["customer"], account, "customer")
+        # API 2026: `allowed_payment_method_types` (older versions sent `payment_method_types`).
+        allowed = params.get("allowed_payment_method_types") or params.get("payment_method_types")
+        methods = allowed or ["card"]
+        for n, method in enumerate(methods):
+            if method not in ("card", "sepa_debit"):
+                raise self._invalid(f"Invalid payment method type: {method}", f"allowed_payment_method_types[{n}]")
+        intent_data = params.get("payment_intent_data") or {}
+        if intent_data and mode != "payment":
+            raise self._invalid("You can only pass `payment_intent_data` in `payment` mode.", "payment_intent_data")
+        if intent_data.get("setup_future_usage") not in (None, "off_session", "on_session"):
+            raise self._invalid("Invalid setup_future_usage.", "payment_intent_data[setup_future_usage]")
+        if intent_data.get("setup_future_usage") and not params.get("customer"):
+            raise self._invalid("setup_future_usage requires a customer.", "customer")
+        total, currency = 0, None
         for n, item in enumerate(params["line_items"]):
-            price = self._find("price", item.get("price", ""), account, f"line_items[{n}][price]")
-            if params["mode"] == "subscription" and not price.get("recurring"):
+            quantity = int(item.get("quantity") or 0)
+            if quantity < 1:
+                raise self._invalid("Quantity must be at least 1.", f"line_items[{n}][quantity]")
+            if "price_data" in item:
+                data = item["price_data"]
+                if not (data.get("product_data") or {}).get("name") and not data.get("product"):
+                    raise self._invalid("Missing product_data[name].", f"line_items[{n}][price_data][product_data]")
+                price = {"currency": data.get("currency"), "unit_amount": int(data.get("unit_amount") or 0),
+                         "recurring": data.get("recurring")}  # fmt: skip
+            else:
+                price = self._find("price", item.get("price", ""), account, f"line_items[{n}][price]")
+            if mode == "subscription" and not price.get("recurring"):
                 raise StripeFakeError(
                     400,
                     "invalid_request_error",
                     "You must specify at least one recurring price in `subscription` mode.",
                     param=f"line_items[{n}][price]",
                 )
+            if mode == "payment":
+                if price.get("recurring"):
+                    raise self._invalid("Recurring prices need `subscription` mode.", f"line_items[{n}]")
+                if currency not in (None, price["currency"]):
+                    raise self._invalid("Line items must all be in the same currency.", f"line_items[{n}]")
+                currency = price["currency"]
+                total += int(price["unit_amount"] or 0) * quantity
+        if mode == "payment" and total < 50:
+            raise self._invalid("The Checkout Session's total amount due must add up to at least €0.50 eur")
         session = self._new(
             "checkout.session",
             {
                 key: params.get(key)
                 for key in ("mode", "customer", "client_reference_id", "success_url", "cancel_url", "locale")
             }
-            | {"metadata": params.get("metadata") or {}, "expires_at": int(time.time()) + 86400},
+            | {"metadata": params.get("metadata") or {}, "expires_at": int(time.time()) + 86400}
+            | {"payment_method_types": methods, "allowed_payment_method_types": allowed}
+            | ({"amount_subtotal": total, "amount_total": total, "currency": currency} if mode == "payment" else {}),
             account,
         )
-        # Kept for complete_checkout(); the real API shows line items through a separate endpoint.
+        # Kept for the helpers; the real API shows line items through a separate endpoint.
         session["line_items"] = params["line_items"]
         session["subscription_data"] = params.get("subscription_data") or {}
+        session["payment_intent_data"] = intent_data
         session["url"] = f"https://checkout.stripe.com/c/pay/{session['id']}"
         return session
+
+    def _expire_checkout_session(self, *, id: str, params: dict[str, Any], account: str | None) -> dict[str, Any]:
+        session = self._find("checkout.session", id, account)
+        if session["status"] != "open":
+            raise self._invalid(
+                f"Only Checkout Sessions with a status of `open` can be expired. This session has a status of "
+                f"`{session['status']}`."
+            )
+        session.update(status="expired", url=None)
+        return session
+
+    @staticmethod
+    def _invalid(message: str, param: str | None = None) -> StripeFakeError:
+        return StripeFakeError(400, "invalid_request_error", message, param=param)
+
+    def _create_account(self, *, params: dict[str, Any], account: str | None) -> dict[str, Any]:
+        if account is not None:
+            raise self._invalid("Connected accounts cannot create accounts.")
+        controller = params.get("controller") or {}
+        dashboard = (controller.get("stripe_dashboard") or {}).get("type")
+        kind = params.get("type") or ("standard" if dashboard in (None, "full") else "express" if
+                                      dashboard == "express" else "custom")  # fmt: skip
+        profile = {**ACCOUNT["business_profile"], **(params.get("business_profile") or {})}
+        return self._new(
+            "account",
+            {
+                "type": kind,
+                "country": params.get("country") or "FR",
+                "email": params.get("email"),
+                "business_profile": profile,
+                "metadata": params.get("metadata") or {},
+                "controller": {**ACCOUNT["controller"], **controller},
+            },
+        )
+
+    def _create_account_link(self, *, params: dict[str, Any], account: str | None) -> dict[str, Any]:
+        self._required(params, "account", "type")
+        target = self._find("account", params["account"], None, "account")
+        if params["type"] not in ("account_onboarding", "account_update"):
+            raise self._invalid("Invalid type.", "type")
+        self._required(params, "refresh_url", "return_url")
+        link = self._new("account_link", {"expires_at": int(time.time()) + 300})
+        # A link is single-use on Stripe; nothing here needs it kept.
+        del self.objects[None][link.pop("id")]
+        link["url"] = f"https://connect.stripe.com/setup/s/{target['id']}/{secrets.token_urlsafe(9)}"
+        return link
+
+    def _create_payment_intent(self, *, params: dict[str, Any], account: str | None) -> dict[str, Any]:
+        self._required(params, "amount", "currency")
+        amount = int(params["amount"])
+        if amount < 50:
+            raise self._invalid("Amount must be at least €0.50 eur", "amount")
+        customer = params.get("customer")
+        if customer:
+            self._find("customer", customer, account, "customer")
+        method = self._find("payment_method", params["payment_method"], account, "payment_method") if params.get(
+            "payment_method") else None  # fmt: skip
+        allowed = params.get("allowed_payment_method_types") or params.get("payment_method_types")
+        types = allowed or ["card"]
+        if method is not None and method["type"] not in types:
+            raise self._invalid("The PaymentMethod's type is not in payment_method_types.", "payment_method")
+        if method is not None and customer and method.get("customer") != customer:
+            raise self._invalid("The PaymentMethod does not belong to this Customer.", "payment_method")
+        mandate_id = params.get("mandate")
+        if mandate_id:
+            mandate = self._find("mandate", mandate_id, account, "mandate")
+            if method is None or mandate["payment_method"] != method["id"]:
+                raise self._invalid("The mandate is not for this PaymentMethod.", "mandate")
+            if mandate["status"] != "active" or mandate["type"] != "multi_use":
+                raise StripeFakeError(
+                    400, "invalid_request_error", "The mandate is not active.", code="mandate_invalid", param="mandate"
+                )
+        common = {
+            "amount": amount,
+            "currency": params["currency"],
+            "customer": customer,
+            "metadata": params.get("metadata") or {},
+            "description": params.get("description"),
+            "setup_future_usage": params.get("setup_future_usage"),
+        }
+        if not (_bool(params.get("confirm")) and method is not None):
+            intent = self._new(
+                "payment_intent",
+                {**common, "payment_method": method["id"] if method else None, "payment_method_types": types,
+                 "allowed_payment_method_types": allowed,
+                 "status": "requires_confirmation" if method else "requires_payment_method"},
+                account,
+            )  # fmt: skip
+            return intent
+        status = "processing" if method["type"] == "sepa_debit" else "succeeded"
+        return self._new_intent(**common, method=method, mandate_id=mandate_id, status=status, account=account)
+
+    def _list_payment_intents(self, *, params: dict[str, Any], account: str | None) -> dict[str, Any]:
+        found = [
+            intent
+            for intent in self.of_type("payment_intent", account)
+            if not params.get("customer") or intent.get("customer") == params["customer"]
+        ]
+        found.sort(key=lambda intent: intent["created"], reverse=True)
+        limit = int(params.get("limit") or 10)
+        return {"object": "list", "data": found[:limit], "has_more": len(found) > limit, "url": "/v1/payment_intents"}
 
     def _create_portal_session(self, *, params: dict[str, Any], account: str | None) -> dict[str, Any]:
         self._required(params, "customer")
@@ -496,14 +970,37 @@ class FakeStripe:
         return next((kind for kind, p in PREFIXES.items() if p == prefix), "object")
 
     def _retrieve(self, *, id: str, params: dict[str, Any], account: str | None) -> dict[str, Any]:
-        return self._find(self._kind_of(id), id, account)
+        kind = self._kind_of(id)
+        # Accounts belong to the platform: retrieved without a Stripe-Account header.
+        obj = self._find(kind, id, None if kind == "account" else account)
+        expand = params.get("expand") or []
+        if not expand:
+            return obj
+        obj = copy.deepcopy(obj)
+        for path in [expand] if isinstance(expand, str) else expand:
+            self._expand(obj, path.split("."), account)
+        return obj
+
+    def _expand(self, node: dict[str, Any], path: list[str], account: str | None) -> None:
+        """Replaces the id at `path` by its object, as `expand[]=a.b` does (an unknown field is an error)."""
+        head, rest = path[0], path[1:]
+        if head not in node:
+            raise self._invalid(f"This property cannot be expanded ({head}).", "expand")
+        value = node[head]
+        if isinstance(value, str):
+            value = node[head] = copy.deepcopy(self._find(self._kind_of(value), value, account))
+        if rest and isinstance(value, dict):
+            self._expand(value, rest, account)
 
     def _update(self, *, id: str, params: dict[str, Any], account: str | None) -> dict[str, Any]:
-        obj = self._find(self._kind_of(id), id, account)
+        kind = self._kind_of(id)
+        obj = self._find(kind, id, None if kind == "account" else account)
         if "metadata" in params:
             obj["metadata"] = {**obj["metadata"], **params["metadata"]}
         if obj["object"] == "customer":
             obj.update({k: params[k] for k in ("name", "email", "description") if k in params})
+        if obj["object"] == "account":
+            obj.update({k: params[k] for k in ("email",) if k in params})
         if obj["object"] == "subscription":
             if "cancel_at_period_end" in params:
                 obj["cancel_at_period_end"] = _bool(params["cancel_at_period_end"])
@@ -604,13 +1101,21 @@ def signed_event(event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> tuple[b
 
 @pytest.fixture(name="stripe_fake")
 def stripe_fake_fixture(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
-    """The project's Stripe client talks to a fresh in-memory fake; the webhook secret is known."""
+    """The project's Stripe clients talk to a fresh in-memory fake; the webhook secrets are known.
+
+    One fake serves both: the platform's own account (tenants.saas) and, through
+    the `Stripe-Account` header, the firms' connected accounts (billing).
+    """
+    from billing import stripe_client as billing_client
     from tenants.saas import stripe_client
 
     fake = FakeStripe()
     settings.PLATFORM_STRIPE_SECRET_KEY = API_KEY
     settings.PLATFORM_STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_WEBHOOK_SECRET
     settings.STRIPE_API_BASE = API_BASE
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    monkeypatch.setattr(stripe_client, "HTTP_CLIENT", WSGIHTTPClient(fake))
+    http_client = WSGIHTTPClient(fake)
+    monkeypatch.setattr(stripe_client, "HTTP_CLIENT", http_client)
+    monkeypatch.setattr(billing_client, "HTTP_CLIENT", http_client)
     yield fake
