@@ -16,11 +16,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.permissions import Perm, require_perm, user_has_perm
-from billing import selectors, services
+from billing import payments, selectors, services
 from billing.errors import BillingError
 from billing.forms import (
     BillingSettingsForm,
@@ -38,6 +39,13 @@ from core.money import format_euros
 from mediation.members.models import Member
 
 PAGE_SIZE = 50
+CHECKOUT_LABELS: dict[str, Any] = {
+    payments.SessionStatus.OPEN: _lazy("Ouvert, en attente du paiement"),
+    payments.SessionStatus.PROCESSING: _lazy("Prélèvement SEPA en cours"),
+    payments.SessionStatus.PAID: _lazy("Payé"),
+    payments.SessionStatus.FAILED: _lazy("Prélèvement refusé"),
+    payments.SessionStatus.EXPIRED: _lazy("Expiré"),
+}
 
 
 def _user(request: HttpRequest) -> User:
@@ -209,6 +217,8 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "payments": selectors.payments_of(invoice),
             "credit_notes": invoice.credit_notes.order_by("issue_date", "sequence"),
             "dunning": invoice.dunning_notices.all(),
+            "checkouts": [(c, CHECKOUT_LABELS.get(c.status, c.status)) for c in invoice.checkout_sessions.all()],
+            "mandate": payments.active_mandate(invoice.member),
             "overdue": invoice.is_overdue(),
             "can_edit": can_edit,
             "payment_form": PaymentForm(initial={"amount": format_euros(balance).replace("\u00a0€", "")})
