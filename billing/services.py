@@ -452,7 +452,13 @@ def _mentions(config: BillingSettings) -> dict[str, Any]:
 def _check_parties(seller: Mapping[str, Any], buyer: Mapping[str, Any]) -> None:
     missing_seller = [
         label
-        for key, label in (("name", _("raison sociale")), ("siren", _("SIREN")), ("address_line1", _("adresse")))
+        for key, label in (
+            ("name", _("raison sociale")),
+            ("siren", _("SIREN")),
+            # EN 16931 BR-S-02 / BR-E-02: the seller's VAT identifier is on every invoice with VAT (or exempt) lines.
+            ("vat_number", _("numéro de TVA intracommunautaire")),
+            ("address_line1", _("adresse")),
+        )
         if not seller.get(key)
     ]
     if not (seller.get("postcode") and seller.get("city")):
