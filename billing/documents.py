@@ -1,7 +1,7 @@
 """The invoice and credit-note PDF: PDF/A-3b in the firm's colours, with its Factur-X XML (EN 16931) embedded.
 
-`render_invoice_pdf` is called inside the issuing transaction, once the
-number and the frozen seller, buyer and mentions are saved on the invoice;
+`render_invoice_pdf` is called once the issuing transaction has committed
+the number and the frozen seller, buyer and mentions (`services.ensure_pdf`);
 everything printed comes from those snapshots (an issued invoice never
 changes), only the logo and colour are the firm's current branding.
 

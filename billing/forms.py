@@ -231,10 +231,6 @@ DUNNING_FIELDS = (
     "first_reminder_days",
     "second_reminder_days",
     "suspend_after_days",
-    "first_reminder_subject",
-    "first_reminder_body",
-    "second_reminder_subject",
-    "second_reminder_body",
 )
 ACCOUNTING_FIELDS = (
     "account_customers",
@@ -267,10 +263,6 @@ class BillingSettingsForm(forms.ModelForm):
         fields = tuple(
             name for name in (*TERMS_FIELDS, *DUNNING_FIELDS, *ACCOUNTING_FIELDS) if name != "recovery_indemnity"
         )
-        widgets = {
-            "first_reminder_body": forms.Textarea(attrs={"rows": 5}),
-            "second_reminder_body": forms.Textarea(attrs={"rows": 5}),
-        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -476,9 +476,7 @@ def _check_parties(seller: Mapping[str, Any], buyer: Mapping[str, Any]) -> None:
 
 
 def _issue(*, invoice: Invoice, by: Any, today: datetime.date | None = None) -> tuple[Invoice, str]:
-    """Numbers, freezes and stores the PDF of a locked draft; returns it with its payment-link token."""
-    from billing import documents
-
+    """Numbers and freezes a locked draft; returns it with its payment-link token (the PDF comes after commit)."""
     if not invoice.is_draft:
         raise BillingError(_("Cette facture est déjà émise."), "not_draft")
     if not invoice.lines.exists():
@@ -502,10 +500,6 @@ def _issue(*, invoice: Invoice, by: Any, today: datetime.date | None = None) -> 
     token = new_token()
     invoice.pay_token_hash = "" if invoice.is_credit_note else hash_token(token)
     invoice.save()
-    pdf = documents.render_invoice_pdf(invoice)
-    invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(pdf), save=False)
-    invoice.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    invoice.save(update_fields=["pdf", "pdf_sha256"])
     audit.record(
         actor=by,
         action="billing.credit_note_issued" if invoice.is_credit_note else "billing.invoice_issued",
@@ -517,30 +511,101 @@ def _issue(*, invoice: Invoice, by: Any, today: datetime.date | None = None) -> 
     return invoice, token
 
 
-def _send_after_commit(invoice: Invoice, token: str) -> None:
+def ensure_pdf(invoice: Invoice) -> Invoice:
+    """Renders and stores the PDF (Factur-X) of an issued invoice from its frozen data, once.
+
+    Runs after the issuing transaction committed, so the number counter is not
+    locked while the page renders (issuers work in parallel). A PDF that failed
+    then (a crash, a bug) is made by the next caller: the PDF page, the e-mail
+    task, the daily catch-up.
+    """
+    from billing import documents
+
+    if invoice.pdf or invoice.is_draft:
+        return invoice
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("member", "credited_invoice")
+            .get(pk=invoice.pk)
+        )
+        if invoice.pdf or invoice.is_draft:
+            return invoice
+        pdf = documents.render_invoice_pdf(invoice)
+        invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(pdf), save=False)
+        invoice.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        invoice.save(update_fields=["pdf", "pdf_sha256"])
+    return invoice
+
+
+def with_pdf(invoice: Invoice) -> Invoice:
+    """`invoice` with its PDF made if it is still missing (readers: pages, API, e-mails); a failure is logged."""
+    if invoice.pdf or invoice.is_draft:
+        return invoice
+    try:
+        return ensure_pdf(invoice)
+    except Exception:
+        logger.exception("PDF of invoice %s failed", invoice.pk)
+        return invoice
+
+
+def render_missing_pdfs(*, limit: int = 500) -> int:
+    """Issued invoices whose PDF is missing get it (the repair of `ensure_pdf`); returns how many."""
+    done = 0
+    for invoice in Invoice.objects.exclude(status=S.DRAFT).filter(pdf="").order_by("pk")[:limit]:
+        try:
+            ensure_pdf(invoice)
+            done += 1
+        except Exception:
+            logger.exception("PDF of invoice %s failed", invoice.pk)
+    return done
+
+
+def _in_callers_transaction() -> bool:
+    """Whether a caller's transaction is open (the test case's own wrapping transactions do not count)."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _render_then_send(pk: int, token: str, send: bool) -> None:
     from billing import tasks
 
+    invoice = Invoice.objects.get(pk=pk)
+    try:
+        ensure_pdf(invoice)
+    except Exception:  # the e-mail task and the catch-up render it again
+        logger.exception("PDF of invoice %s failed after issue", pk)
+    if send:
+        transaction.on_commit(lambda: tasks.send_invoice.delay(pk, token))
+
+
+def _after_issue(invoice: Invoice, token: str, *, send: bool) -> Invoice:
+    """The PDF and the e-mail of a committed issue: now, or after the caller's transaction commits."""
     pk = invoice.pk
-    transaction.on_commit(lambda: tasks.send_invoice.delay(pk, token))
+    if _in_callers_transaction():
+        transaction.on_commit(lambda: _render_then_send(pk, token, send))
+        return invoice
+    _render_then_send(pk, token, send)
+    invoice.refresh_from_db(fields=["pdf", "pdf_sha256"])
+    return invoice
 
 
-@transaction.atomic
 def issue_invoice(*, by: Any, invoice: Invoice, send: bool = True) -> Invoice:
-    """Issues a draft: number, frozen parties and mentions, PDF with Factur-X; e-mails it after commit."""
+    """Issues a draft: number, frozen parties and mentions; then its PDF with Factur-X, e-mailed.
+
+    The issue commits first (the number's lock is held only that long); the PDF
+    is rendered right after, or after the caller's own transaction commits.
+    """
     ensure_perm(by, Perm.BILLING_EDIT)
-    invoice, token = _issue(invoice=_lock(invoice), by=by)
-    if send:
-        _send_after_commit(invoice, token)
-    return invoice
+    with transaction.atomic():
+        invoice, token = _issue(invoice=_lock(invoice), by=by)
+    return _after_issue(invoice, token, send=send)
 
 
-@transaction.atomic
 def issue_automatically(*, invoice: Invoice, send: bool = True, today: datetime.date | None = None) -> Invoice:
-    """Issues a draft the system made (membership term, per-case fee, renewal run)."""
-    invoice, token = _issue(invoice=_lock(invoice), by=None, today=today)
-    if send:
-        _send_after_commit(invoice, token)
-    return invoice
+    """Issues a draft the system made (membership term, per-case fee, renewal run); PDF and e-mail as above."""
+    with transaction.atomic():
+        invoice, token = _issue(invoice=_lock(invoice), by=None, today=today)
+    return _after_issue(invoice, token, send=send)
 
 
 @transaction.atomic
@@ -695,7 +760,6 @@ def record_stripe_payment(
 # --- Credit notes ------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def create_credit_note(
     *, by: Any, invoice: Invoice, reason: str, lines: Iterable[Mapping[str, Any]] | None = None
 ) -> Invoice:
@@ -708,6 +772,12 @@ def create_credit_note(
     reason = (reason or "").strip()
     if not reason:
         raise BillingError(_("Indiquez le motif de l'avoir."), "reason_missing", field="reason")
+    with transaction.atomic():
+        note = _credit(by=by, invoice=invoice, reason=reason, lines=lines)
+    return _after_issue(note, "", send=True)
+
+
+def _credit(*, by: Any, invoice: Invoice, reason: str, lines: Iterable[Mapping[str, Any]] | None) -> Invoice:
     invoice = _lock(invoice)
     if invoice.is_draft or invoice.is_credit_note:
         raise BillingError(_("Un avoir corrige une facture émise."), "not_creditable")
@@ -757,7 +827,6 @@ def create_credit_note(
     before = invoice.status
     invoice.credited_cents = invoice.credited_cents + note.gross_cents
     _after_settlement(invoice, before)
-    _send_after_commit(note, "")
     return note
 
 

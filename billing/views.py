@@ -332,7 +332,7 @@ def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_perm(Perm.BILLING_VIEW)
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    invoice = services.with_pdf(_invoice(pk))
     if not invoice.pdf:
         raise Http404
     response = FileResponse(

@@ -48,6 +48,18 @@ app.conf.beat_schedule = {
         "task": "mediation.members.coverage_tasks.drop_inactive_firms",
         "schedule": crontab(hour=5, minute=0),
     },
+    # Each morning, every firm's membership periods and case fees left unbilled (identity completed, task lost).
+    "fan-out-billing-catch-up": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=6, minute=45),
+        "args": ("billing.renewal_tasks.daily_billing_catch_up",),
+    },
+    # Each morning, every firm's overdue invoices: reminders at due date + 7 and + 30 days, then suspension.
+    "fan-out-billing-dunning": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=8, minute=0),
+        "args": ("billing.dunning_tasks.daily_dunning",),
+    },
     "refill-tenant-pool": {
         "task": "tenants.tasks.refill_tenant_pool",
         "schedule": 600.0,

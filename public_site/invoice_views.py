@@ -101,6 +101,7 @@ def pdf(request: HttpRequest, token: str) -> HttpResponse:
 
 def invoice_pdf_response(invoice: Invoice) -> HttpResponse:
     """The invoice's PDF (with its Factur-X XML) as stored when it was issued; shared with the member portal."""
+    invoice = services.with_pdf(invoice)
     if not invoice.pdf:
         raise Http404
     try:

@@ -317,9 +317,11 @@ class InvoicePdfView(BillingAPIView):
         description="The PDF of an issued invoice or credit note as stored when issued (409 not_issued for a draft).",
     )
     def get(self, request: Request, pk: int) -> HttpResponseBase:
-        invoice = _invoice(pk)
-        if not invoice.pdf:
+        invoice = services.with_pdf(_invoice(pk))
+        if invoice.is_draft:
             raise BillingAPIError(BillingError(_("Un brouillon n'a pas de PDF : émettez-le d'abord."), "not_issued"))
+        if not invoice.pdf:  # its rendering failed: logged, made again by the next reader or the catch-up
+            raise Http404
         try:
             handle = invoice.pdf.open("rb")
         except OSError as exc:

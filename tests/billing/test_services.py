@@ -134,22 +134,39 @@ def test_only_finance_and_admins_write_invoices(tenant_a, media_root):
 
 
 def test_a_failed_issue_gives_its_number_back(finance, monkeypatch):
-    from billing import documents
-
     first = issued_invoice(by=finance)
     draft = services.create_draft(by=finance, member=billable_member(), lines=[LINE])
+
+    def broken(**kwargs):
+        raise RuntimeError("database hiccup after the number was taken")
+
+    monkeypatch.setattr(services.audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        services.issue_invoice(by=finance, invoice=draft)
+    monkeypatch.undo()
+    draft.refresh_from_db()
+    assert draft.number is None and draft.is_draft
+    second = services.issue_invoice(by=finance, invoice=draft)
+    assert second.sequence == first.sequence + 1
+
+
+def test_a_pdf_that_fails_after_the_issue_is_made_later(finance, monkeypatch, caplog):
+    from billing import documents
+
+    real = documents.render_invoice_pdf
 
     def broken(invoice):
         raise RuntimeError("PDF renderer down")
 
     monkeypatch.setattr(documents, "render_invoice_pdf", broken)
-    with pytest.raises(RuntimeError):
-        services.issue_invoice(by=finance, invoice=draft)
-    monkeypatch.undo()
-    draft.refresh_from_db()
-    assert draft.number is None
-    second = services.issue_invoice(by=finance, invoice=draft)
-    assert second.sequence == first.sequence + 1
+    invoice = issued_invoice(by=finance)  # the issue itself is committed: number taken, data frozen
+    assert invoice.number and not invoice.pdf
+    assert "PDF of invoice" in caplog.text
+    monkeypatch.setattr(documents, "render_invoice_pdf", real)
+    assert services.render_missing_pdfs() == 1
+    invoice.refresh_from_db()
+    assert invoice.pdf and len(invoice.pdf_sha256) == 64
+    assert services.render_missing_pdfs() == 0
 
 
 def test_credit_notes_have_their_own_series(finance):

@@ -101,9 +101,25 @@ def test_decide_prefers_a_paid_term_over_an_unpaid_overlapping_one():
     assert (coverage.covered, coverage.until) == (True, datetime.date(2026, 9, 30))
 
 
+def test_a_suspended_term_covers_nothing_and_breaks_the_chain():
+    today = datetime.date(2026, 6, 1)
+    suspended = Term(starts_on=JAN_1, ends_on=DEC_31, paid=True, terminated=False, suspended=True)
+    assert decide(status="active", terms=[suspended], today=today).reason == "suspended"
+    # A paid next term does not carry on a coverage that a suspended term interrupts.
+    current = term()
+    nxt = Term(
+        starts_on=datetime.date(2027, 1, 1),
+        ends_on=datetime.date(2027, 12, 31),
+        paid=True,
+        terminated=False,
+        suspended=True,
+    )
+    assert decide(status="active", terms=[current, nxt], today=today).until == DEC_31
+
+
 def test_every_reason_has_a_french_label():
     assert {reason.value for reason in Reason} == {
-        "covered", "lapsed", "terminated", "not_yet_active", "unpaid", "revoked", "unknown"
+        "covered", "lapsed", "terminated", "not_yet_active", "unpaid", "suspended", "revoked", "unknown"
     }  # fmt: skip
     assert all(str(reason.label) for reason in Reason)
 
