@@ -355,7 +355,7 @@ def bill_membership_period(
         lines = membership_lines(membership, period, mode=services.billing_settings().proration)
     try:
         with transaction.atomic():
-            draft = services._new_draft(
+            draft = services.new_system_draft(
                 by=None,
                 member=membership.member,
                 lines=lines,
@@ -532,7 +532,7 @@ def bill_case_fee(*, case_id: int, send: bool = True, today: datetime.date | Non
     }
     try:
         with transaction.atomic():
-            draft = services._new_draft(by=None, member=member, lines=[line], purpose=P.CASE_FEE, case_id=case.pk)
+            draft = services.new_system_draft(by=None, member=member, lines=[line], purpose=P.CASE_FEE, case_id=case.pk)
     except IntegrityError:  # billed by a concurrent caller
         return None
     return services.issue_automatically(invoice=draft, send=send, today=today)

@@ -121,9 +121,7 @@ def _interrupt_stale(now: datetime.datetime) -> None:
 
 def check_seller() -> None:
     """Raises the refusal every invoice of the run would meet when the firm's identity is incomplete."""
-    seller = services.seller_snapshot()
-    # A complete seller also passes as a buyer (SIREN, address, city): only the seller's gaps can raise.
-    services._check_parties(seller, seller)
+    services.check_seller_identity()
 
 
 def running_run() -> RenewalRun | None:

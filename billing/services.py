@@ -269,9 +269,9 @@ def add_price(
 # --- Drafts ------------------------------------------------------------------------------------------
 
 
-def _new_draft(
+def new_system_draft(
     *,
-    by: Any,
+    by: Any = None,
     member: Member,
     lines: Iterable[Mapping[str, Any]],
     purpose: str = Invoice.Purpose.OTHER,
@@ -311,7 +311,7 @@ def create_draft(
 ) -> Invoice:
     """A draft invoice typed by staff (options, a service the catalogue lists, a one-off)."""
     ensure_perm(by, Perm.BILLING_EDIT)
-    invoice = _new_draft(
+    invoice = new_system_draft(
         by=by, member=member, lines=lines, period_start=period_start, period_end=period_end, notes=notes
     )
     audit.record(actor=by, action="billing.draft_created", obj=invoice, changes={"gross": [None, invoice.gross_cents]})
@@ -449,8 +449,10 @@ def _mentions(config: BillingSettings) -> dict[str, Any]:
     }
 
 
-def _check_parties(seller: Mapping[str, Any], buyer: Mapping[str, Any]) -> None:
-    missing_seller = [
+def check_seller_identity(seller: Mapping[str, Any] | None = None) -> None:
+    """Raises `seller_incomplete`, naming what is missing, when the firm's identity does not allow issuing."""
+    seller = seller_snapshot() if seller is None else seller
+    missing = [
         label
         for key, label in (
             ("name", _("raison sociale")),
@@ -462,13 +464,16 @@ def _check_parties(seller: Mapping[str, Any], buyer: Mapping[str, Any]) -> None:
         if not seller.get(key)
     ]
     if not (seller.get("postcode") and seller.get("city")):
-        missing_seller.append(_("code postal et ville"))
-    if missing_seller:
+        missing.append(_("code postal et ville"))
+    if missing:
         raise BillingError(
             _("Complétez l'identité du cabinet avant d'émettre une facture : %(fields)s.")
-            % {"fields": ", ".join(str(m) for m in missing_seller)},
+            % {"fields": ", ".join(str(m) for m in missing)},
             "seller_incomplete",
         )
+
+
+def _check_buyer(buyer: Mapping[str, Any]) -> None:
     if not buyer.get("siren") or not buyer.get("address_line1") or not buyer.get("city"):
         raise BillingError(
             _("Complétez le SIREN et l'adresse de l'adhérent avant de lui émettre une facture."), "buyer_incomplete"
@@ -483,7 +488,8 @@ def _issue(*, invoice: Invoice, by: Any, today: datetime.date | None = None) -> 
         raise BillingError(_("Une facture a au moins une ligne."), "invalid_lines")
     config = billing_settings()
     seller, buyer = seller_snapshot(), buyer_snapshot(invoice.member)
-    _check_parties(seller, buyer)
+    check_seller_identity(seller)
+    _check_buyer(buyer)
     today = today or timezone.localdate()
     totals = compute_totals(invoice.lines.all())
     invoice.net_cents, invoice.vat_cents, invoice.gross_cents = totals.net_cents, totals.vat_cents, totals.gross_cents

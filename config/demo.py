@@ -71,6 +71,11 @@ def ensure_firm_profile(*, mediator_user: User) -> None:
             "legal_name": "Cabinet Démo Médiation",
             "legal_form": "SAS",
             "siren": "732829320",
+            "siret": "73282932000074",
+            "vat_number": "FR44732829320",
+            "rcs": "RCS Paris",
+            "iban": "FR7630006000011234567890189",
+            "bic": "AGRIFRPP",
             "address_line1": "12 rue de la Paix",
             "postcode": "75002",
             "city": "Paris",
@@ -223,10 +228,44 @@ par dossier.
 DEMO_TARIFFS = {"0": 15_000, "1_9": 25_000, "10_49": 45_000, "50_249": 90_000, "250_plus": 180_000}
 
 
-def ensure_demo_membership(*, admin: User) -> None:
-    """The firm's convention and tariffs, and the bakery's paid membership, through the membership services."""
+def ensure_demo_catalogue() -> None:
+    """The firm's billing catalogue: the membership product (VAT, account), the per-case fee and an option."""
     from django.utils import timezone
 
+    from billing.models import Price, Product
+
+    if Product.objects.exists():
+        return
+    start = timezone.localdate().replace(month=1, day=1)
+    Product.objects.create(
+        code="adhesion", name="Adhésion au service de médiation", kind=Product.Kind.MEMBERSHIP, account="706100"
+    )
+    for code, name, kind, account, cents in (
+        ("frais-dossier", "Frais de dossier de médiation", Product.Kind.CASE_FEE, "706200", 5_000),
+        ("formation", "Formation du correspondant médiation (demi-journée)", Product.Kind.OPTION, "706300", 35_000),
+    ):
+        product = Product.objects.create(code=code, name=name, kind=kind, account=account)
+        Price.objects.create(product=product, unit_price_cents=cents, valid_from=start)
+
+
+def ensure_demo_invoices(*, finance: User) -> None:
+    """An option invoiced to the fabric shop and left to pay (its payment link works with Stripe configured)."""
+    from billing import services
+    from billing.models import Invoice, Product
+
+    shop = Member.objects.get(siren="523456788")
+    if Invoice.objects.filter(member=shop).exists():
+        return
+    option = Product.objects.get(code="formation")
+    draft = services.create_draft(by=finance, member=shop, lines=[{"product": option, "unit_price_cents": 35_000}])
+    services.issue_invoice(by=finance, invoice=draft, send=False)
+
+
+def ensure_demo_membership(*, admin: User, finance: User) -> None:
+    """The firm's convention and tariffs, and the bakery's membership invoiced and paid by transfer."""
+    from django.utils import timezone
+
+    from billing import automatic, services
     from mediation.members import membership
     from mediation.members.models import Convention, Tariff
 
@@ -245,15 +284,23 @@ def ensure_demo_membership(*, admin: User) -> None:
     if bakery.status == Member.Status.PROSPECT and not bakery.memberships.exists():
         convention = membership.current_convention()
         assert convention is not None
-        term = membership.accept_convention(
-            member=bakery,
-            convention=convention,
-            signer_name="Lucie Moreau",
-            signer_role="Gérante",
-            ip_address="127.0.0.1",
-            term_years=3,
-        )
-        membership.mark_paid(by=admin, membership=term)
+        with automatic.billing_here():  # billed here rather than by a queued task
+            term = membership.accept_convention(
+                member=bakery,
+                convention=convention,
+                signer_name="Lucie Moreau",
+                signer_role="Gérante",
+                ip_address="127.0.0.1",
+                term_years=3,
+            )
+        for invoice in automatic.bill_membership(membership_id=term.pk, send=False):
+            services.record_payment(
+                by=finance,
+                invoice=invoice,
+                amount_cents=invoice.balance_cents,
+                method="transfer",
+                reference=f"VIR BOULANGERIE DU MARCHE {invoice.number}",
+            )
 
 
 # (consumer, business SIREN, subject, description, amount in cents, days since receipt, steps to take)
@@ -405,6 +452,8 @@ def seed_demo() -> list[tuple[str, DemoLogin]]:
         ensure_firm_profile(mediator_user=users[User.Role.MEDIATOR])
         ensure_demo_members()
     with schema_context(demo.schema_name):
-        ensure_demo_membership(admin=users[User.Role.ADMIN])
+        ensure_demo_catalogue()
+        ensure_demo_membership(admin=users[User.Role.ADMIN], finance=users[User.Role.FINANCE])
+        ensure_demo_invoices(finance=users[User.Role.FINANCE])
         ensure_demo_cases(mediator=users[User.Role.MEDIATOR], officer=users[User.Role.CASE_OFFICER])
     return [(platform_host, OPERATOR)] + [(demo_host, login) for login in DEMO_STAFF]

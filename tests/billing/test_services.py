@@ -308,7 +308,7 @@ def test_a_partial_credit_note_then_a_payment_settle_the_invoice(finance):
 
 
 def _membership_invoice(by, membership):
-    draft = services._new_draft(
+    draft = services.new_system_draft(
         by=by,
         member=membership.member,
         lines=[LINE],
