@@ -32,7 +32,6 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -53,6 +52,7 @@ from billing.models import (
 from billing.stripe_client import get_client, is_configured
 from core import audit
 from core.models import AuditEntry
+from core.stripe_events import process_once
 from firm.selectors import firm_profile
 from mediation.members.coverage_sync import current_firm
 from mediation.members.models import Member
@@ -752,26 +752,11 @@ def retry_event(*, event: StripeEvent) -> StripeEvent:
 
 
 def _process(event: StripeEvent) -> StripeEvent:
-    try:
-        with transaction.atomic():
-            event = StripeEvent.objects.select_for_update().get(pk=event.pk)
-            if event.status in (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED):
-                return event  # a concurrent delivery got there first
-            handler = HANDLERS.get(event.type)
-            outcome = handler(event) if handler is not None else StripeEvent.Status.IGNORED
-            event.status = outcome
-            event.attempts += 1
-            event.processed_at = timezone.now()
-            event.error = ""
-            event.save(update_fields=["status", "attempts", "processed_at", "error"])
-            return event
-    except Exception as exc:  # any failure is kept on the event, for Stripe's redelivery or the admin's retry
-        logger.exception("Stripe Connect event %s (%s) failed", event.stripe_id, event.type)
-        StripeEvent.objects.filter(pk=event.pk).update(
-            status=StripeEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], attempts=F("attempts") + 1
-        )
-        event.refresh_from_db()
-        return event
+    def handle(locked: StripeEvent) -> str:
+        handler = HANDLERS.get(locked.type)
+        return handler(locked) if handler is not None else StripeEvent.Status.IGNORED
+
+    return process_once(event, handle)
 
 
 # --- Off-session SEPA collection of renewals ------------------------------------------------------------

@@ -23,12 +23,11 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from core import audit
+from core.stripe_events import process_once
 from tenants.models import Plan, Tenant
 from tenants.saas.errors import (
     AlreadySubscribed,
@@ -217,28 +216,13 @@ def retry_event(*, event: StripeEvent) -> StripeEvent:
 
 
 def _process(event: StripeEvent) -> StripeEvent:
-    try:
-        with transaction.atomic():
-            event = StripeEvent.objects.select_for_update().get(pk=event.pk)
-            if event.status in (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED):
-                return event  # a concurrent delivery got there first
-            handler = HANDLERS.get(event.type)
-            outcome = StripeEvent.Status.IGNORED
-            if handler is not None:
-                outcome = handler(event.payload["data"]["object"], event.stripe_id)
-            event.status = outcome
-            event.attempts += 1
-            event.processed_at = timezone.now()
-            event.error = ""
-            event.save(update_fields=["status", "attempts", "processed_at", "error"])
-            return event
-    except Exception as exc:  # any failure is kept on the event, for Stripe's redelivery or the operator's retry
-        logger.exception("Stripe event %s (%s) failed", event.stripe_id, event.type)
-        StripeEvent.objects.filter(pk=event.pk).update(
-            status=StripeEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], attempts=F("attempts") + 1
-        )
-        event.refresh_from_db()
-        return event
+    def handle(locked: StripeEvent) -> str:
+        handler = HANDLERS.get(locked.type)
+        if handler is None:
+            return StripeEvent.Status.IGNORED
+        return handler(locked.payload["data"]["object"], locked.stripe_id)
+
+    return process_once(event, handle)
 
 
 class _Ignored(Exception):

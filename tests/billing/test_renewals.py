@@ -293,7 +293,7 @@ def test_a_running_run_page_polls_its_progress(world, client_a):
         run = renewals.start_run(by=finance_user())
         renewals.plan(run)
     body = client_a.get(f"{BASE}/{run.pk}/").content.decode()
-    assert "billing/renewals.js" in body and f'data-url="{BASE}/{run.pk}/progression/"' in body
+    assert "js/progress.js" in body and f'data-progress-url="{BASE}/{run.pk}/progression/"' in body
     assert client_a.get(f"{BASE}/{run.pk}/progression/").json()["running"] is True
 
 

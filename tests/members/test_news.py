@@ -421,9 +421,9 @@ def test_progress_page_polls_while_sending(tenant_a, client_a, use_tenant, today
         news.send_news(news=item, by=admin)
     client_a.force_login(admin)
     page = client_a.get(f"/staff/adherents/actualites/{item.pk}/").content.decode()
-    assert 'aria-live="polite"' in page and "members/import/progress.js" in page
+    assert 'aria-live="polite"' in page and "js/progress.js" in page
     assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
-    assert f'data-url="/staff/adherents/actualites/{item.pk}/progression/"' in page
+    assert f'data-progress-url="/staff/adherents/actualites/{item.pk}/progression/"' in page
 
 
 def test_members_view_reads_but_cannot_write_or_send(tenant_a, client_a, use_tenant, today):
