@@ -337,7 +337,12 @@ def membership_invoice_exists(membership_id: int, period_start: datetime.date) -
 
 @transaction.atomic
 def bill_membership_period(
-    *, membership: Membership, period: Period, send: bool = True, today: datetime.date | None = None
+    *,
+    membership: Membership,
+    period: Period,
+    send: bool = True,
+    today: datetime.date | None = None,
+    outbox: list[tuple[int, str]] | None = None,
 ) -> Invoice | None:
     """Issues the invoice of one period of a term; None when it exists already or the term is terminated.
 
@@ -366,7 +371,7 @@ def bill_membership_period(
             )
     except IntegrityError:  # billed by a concurrent caller between the check and the insert
         return None
-    invoice = services.issue_automatically(invoice=draft, send=send, today=today)
+    invoice = services.issue_automatically(invoice=draft, send=send, today=today, outbox=outbox)
     _collect_after_commit(invoice)
     return invoice
 

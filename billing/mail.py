@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.mail import EmailMessage
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -16,7 +18,7 @@ def pay_link(token: str) -> str:
     return f"{firm_site_url()}/factures/payer/{token}/"
 
 
-def send_invoice_email(invoice: Invoice, token: str = "") -> bool:
+def send_invoice_email(invoice: Invoice, token: str = "", *, connection: Any = None) -> bool:
     """Sends `invoice` to the buyer's billing addresses frozen at issue; False when there is none."""
     recipients = [email for email in (invoice.buyer or {}).get("emails", []) if email]
     if not recipients or not invoice.pdf:
@@ -53,7 +55,7 @@ def send_invoice_email(invoice: Invoice, token: str = "") -> bool:
                     "number": invoice.number,
                 }
     from_email, reply_to = email_identity()
-    message = EmailMessage(subject, body, from_email, recipients, reply_to=reply_to)
+    message = EmailMessage(subject, body, from_email, recipients, reply_to=reply_to, connection=connection)
     invoice.pdf.open("rb")
     try:
         message.attach(f"{invoice.number}.pdf", invoice.pdf.read(), "application/pdf")

@@ -89,12 +89,14 @@ def daily_billing_catch_up() -> dict[str, Any]:
     and the PDF of any issued invoice whose rendering failed."""
     result = automatic.catch_up()
     pdfs = services.render_missing_pdfs()
+    resent = services.resend_unsent()
     return {
         "issued": result.issued,
         "failed": result.failed,
         "case_fees": result.case_fees,
         "stopped": result.stopped,
         "pdfs": pdfs,
+        "resent": resent,
     }
 
 

@@ -210,7 +210,9 @@ class Outcome:
         return not self.renewed and not self.issued and self.error is None
 
 
-def process_member(*, member_id: int, run_on: datetime.date, send: bool = True) -> Outcome:
+def process_member(
+    *, member_id: int, run_on: datetime.date, send: bool = True, outbox: list[tuple[int, str]] | None = None
+) -> Outcome:
     """Renews one member when due and issues its due invoices, in one transaction; never twice."""
     today = timezone.localdate()
     until = window_end(run_on)
@@ -232,7 +234,8 @@ def process_member(*, member_id: int, run_on: datetime.date, send: bool = True) 
                 outcome.renewed = True
             terms = automatic.live_terms(today=min(today, run_on), member_ids=[member.pk])
             for term, period in automatic.unbilled_periods(terms, horizon=until):
-                if automatic.bill_membership_period(membership=term, period=period, send=send) is not None:
+                invoice = automatic.bill_membership_period(membership=term, period=period, send=send, outbox=outbox)
+                if invoice is not None:
                     outcome.issued += 1
     except (BillingError, memberships.MembershipError) as exc:
         outcome = Outcome(error={"member": member_id, "code": exc.code, "message": str(exc.message)})
@@ -292,11 +295,17 @@ def run_chunk(*, run_id: int, member_ids: list[int], send: bool = True) -> int:
     if run is None or run.status != R.RUNNING:
         return 0
     batch = _Batch()
+    # The chunk's invoices are e-mailed together at its end: one task, one mail connection.
+    outbox: list[tuple[int, str]] = []
     for n, member_id in enumerate(member_ids, start=1):
-        batch.add(process_member(member_id=member_id, run_on=run.run_on, send=send))
+        batch.add(process_member(member_id=member_id, run_on=run.run_on, send=send, outbox=outbox))
         if n % PROGRESS_EVERY == 0:
             batch.flush(run_id)
     batch.flush(run_id)
+    if outbox:
+        from billing import tasks
+
+        tasks.send_invoices.delay(outbox)
     RenewalRun.objects.filter(pk=run_id, status=R.RUNNING, done__gte=F("total")).update(
         status=R.DONE, finished_at=timezone.now()
     )

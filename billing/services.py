@@ -21,6 +21,7 @@ Stripe calls are in `billing.payments`, never here.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping
@@ -567,6 +568,33 @@ def render_missing_pdfs(*, limit: int = 500) -> int:
     return done
 
 
+def resend_unsent(*, older_than: datetime.timedelta = datetime.timedelta(hours=1), limit: int = 1000) -> int:
+    """E-mails again the system's invoices that never left (a worker lost with its batch); returns how many.
+
+    Only invoices the system issued (no `issued_by`: staff may issue without
+    sending), still unpaid, with a billing address, issued a while ago.
+    """
+    from billing import tasks
+
+    stale = (
+        Invoice.objects.filter(
+            kind=Invoice.Kind.INVOICE,
+            status__in=(S.ISSUED, S.PARTLY_PAID),
+            issued_by__isnull=True,
+            sent_at__isnull=True,
+            issued_at__lt=timezone.now() - older_than,
+        )
+        .exclude(buyer__emails=[])
+        .order_by("pk")[:limit]
+    )
+    count = 0
+    for invoice in stale:
+        token = new_payment_token(invoice=invoice)
+        transaction.on_commit(functools.partial(tasks.send_invoice.delay, invoice.pk, token))
+        count += 1
+    return count
+
+
 def _in_callers_transaction() -> bool:
     """Whether a caller's transaction is open (the test case's own wrapping transactions do not count)."""
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
@@ -607,10 +635,24 @@ def issue_invoice(*, by: Any, invoice: Invoice, send: bool = True) -> Invoice:
     return _after_issue(invoice, token, send=send)
 
 
-def issue_automatically(*, invoice: Invoice, send: bool = True, today: datetime.date | None = None) -> Invoice:
-    """Issues a draft the system made (membership term, per-case fee, renewal run); PDF and e-mail as above."""
+def issue_automatically(
+    *,
+    invoice: Invoice,
+    send: bool = True,
+    today: datetime.date | None = None,
+    outbox: list[tuple[int, str]] | None = None,
+) -> Invoice:
+    """Issues a draft the system made (membership term, per-case fee, renewal run); PDF and e-mail as above.
+
+    With an `outbox`, the invoice's e-mail is left to the caller, who sends a
+    batch at once (`tasks.send_invoices`: one task and one mail connection):
+    (invoice id, payment-link token) is appended to it.
+    """
     with transaction.atomic():
         invoice, token = _issue(invoice=_lock(invoice), by=None, today=today)
+    if outbox is not None and send:
+        outbox.append((invoice.pk, token))
+        send = False
     return _after_issue(invoice, token, send=send)
 
 

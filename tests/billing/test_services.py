@@ -348,3 +348,22 @@ def test_suspension_for_an_unpaid_invoice_is_lifted_by_paying_it(finance):
     assert coverage_of(member=member, today=today).reason == Reason.SUSPENDED
     services.record_payment(by=finance, invoice=invoice, amount_cents=invoice.balance_cents, method="transfer")
     assert coverage_of(member=member, today=today).covered
+
+
+def test_system_invoices_that_never_left_are_sent_again(
+    finance, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    member = billable_member()
+    draft = services.new_system_draft(member=member, lines=[LINE], purpose=Invoice.Purpose.MEMBERSHIP)
+    lost = services.issue_automatically(invoice=draft, send=False)  # as when a worker died with its batch
+    staff_kept = issued_invoice(by=finance)  # staff issued it without sending: their choice
+    Invoice.objects.filter(pk__in=[lost.pk, staff_kept.pk]).update(
+        issued_at=timezone.now() - datetime.timedelta(hours=2), sent_at=None
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.resend_unsent() == 1
+    (mail,) = mailoutbox
+    assert lost.number in mail.subject and "/factures/payer/" in mail.body
+    lost.refresh_from_db()
+    assert lost.sent_at is not None
+    assert services.resend_unsent() == 0
