@@ -281,3 +281,55 @@ def badge_snippet(*, member: Member) -> str:
             alt,
         )
     )
+
+
+# --- The welcome pack -------------------------------------------------------------------------
+
+
+def send_welcome_pack(*, member: Member, today: datetime.date | None = None) -> bool:
+    """E-mails the kit to a covered business: certificate, A4 poster, the texts to paste and the live badge.
+
+    Sent once the first payment makes the membership active; False (nothing
+    sent) when the business is not covered today or has no address.
+    """
+    from django.core.mail import EmailMessage
+    from django.utils import translation
+
+    from firm.selectors import email_identity
+    from mediation.members.membership import member_recipients
+    from mediation.members.portal import PORTAL_PATH
+
+    today = today or timezone.localdate()
+    recipients = member_recipients(member)
+    if not recipients or not coverage_of(member=member, today=today).covered:
+        return False
+    with translation.override(firm_profile().default_language or "fr"):
+        certificate = certificate_pdf(member=member, today=today)
+        poster = poster_pdf(member=member, size="A4")
+        token = badge_token(member=member)
+        subject = _("Bienvenue : votre kit d'adhérent à la médiation de la consommation")
+        body = _(
+            "Bonjour,\n\n"
+            "Votre adhésion est active : %(member)s est couvert par notre médiateur de la consommation.\n\n"
+            "Vous trouverez ci-joint votre certificat d'adhésion et l'affiche à apposer en vitrine "
+            "(article R616-1 du Code de la consommation).\n\n"
+            "À ajouter à vos conditions générales de vente :\n%(clause)s\n\n"
+            "À publier sur votre site internet :\n%(website)s\n\n"
+            "Votre badge en ligne, à jour en permanence : %(verification)s\n"
+            "Le code à coller sur votre site :\n%(snippet)s\n\n"
+            "Votre espace adhérent (factures, kit, dossiers) : %(portal)s\n"
+        ) % {
+            "member": member,
+            "clause": cgv_clause(member=member),
+            "website": website_text(member=member),
+            "verification": verification_url(token.token),
+            "snippet": badge_snippet(member=member),
+            "portal": f"{firm_site_url()}{PORTAL_PATH}",
+        }
+    from_email, reply_to = email_identity()
+    message = EmailMessage(subject, body, from_email, recipients, reply_to=reply_to)
+    message.attach("certificat-adhesion.pdf", certificate, "application/pdf")
+    message.attach("affiche-mediation-a4.pdf", poster, "application/pdf")
+    message.send()
+    audit.record(actor=None, action="members.welcome_pack_sent", obj=member, changes={"recipients": [None, recipients]})
+    return True

@@ -948,8 +948,21 @@ def sync_status(*, member: Member, today: datetime.date | None = None, by: Any =
         return member
     to, reason = target
     if can_transition(member.status, to):
+        joined = member.status == S.CONVENTION_ACCEPTED and to == S.ACTIVE
         member = set_status(member=member, to=to, reason=reason, by=by)
+        if joined:  # the first payment of a (re)joining business: its welcome pack leaves after commit
+            pk = member.pk
+            transaction.on_commit(lambda: _queue_welcome_pack(pk))
     return member
+
+
+def _queue_welcome_pack(member_id: int) -> None:
+    from mediation.members import tasks
+
+    try:
+        tasks.send_welcome_pack.delay(member_id)
+    except Exception:  # a broker down never undoes the payment; the kit stays on the portal and the staff page
+        logger.exception("welcome pack of member %s not queued", member_id)
 
 
 @transaction.atomic

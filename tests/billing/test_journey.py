@@ -64,18 +64,24 @@ def test_a_business_joins_pays_by_card_and_its_badge_says_covered(
     assert response.status_code == 302
     session_id = response["Location"].rsplit("/", 1)[-1]
     session = stripe_fake.pay_checkout_by_card(session_id, account=account)
-    assert (
-        deliver(public_client, stripe_fake.event("checkout.session.completed", session, account=account)).json()[
-            "status"
-        ]
-        == "processed"
-    )
+    event = stripe_fake.event("checkout.session.completed", session, account=account)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(public_client, event).json()["status"] == "processed"
 
     invoice.refresh_from_db()
     member.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
     assert Payment.objects.get(invoice=invoice).method == Payment.Method.CARD
     assert member.status == Member.Status.ACTIVE
+
+    # Its first payment sent the welcome pack: certificate, window poster, texts to paste, the live badge.
+    welcome = next(m for m in mailoutbox if "kit d'adhérent" in m.subject)
+    assert welcome.to == ["paul@maisonbio.fr"]
+    assert [name for name, _content, _type in welcome.attachments] == [
+        "certificat-adhesion.pdf",
+        "affiche-mediation-a4.pdf",
+    ]
+    assert "/verifier/" in welcome.body and "/espace-adherent/" in welcome.body
 
     # The live badge, which the business shows on its website, says covered.
     badge = kit.badge_token(member=member)
