@@ -155,9 +155,15 @@ def database_url_for_current_test_db() -> str:
     return f"postgres://{settings_dict['USER']}{password}@{host}{port}/{settings_dict['NAME']}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
-    """A real `celery worker` process on the configured broker and the test database."""
+    """A real `celery worker` process on the configured broker and the test database, for one test.
+
+    Not kept for the session: a worker left running would take the tasks that
+    later tests queue (their e-mails after commit) and write to the database
+    while those tests tear down (a flush deadlocking with it). Tasks queued
+    earlier and never run are purged first, for the same reason.
+    """
     import os
     import subprocess
     import sys
@@ -168,6 +174,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
 
     with django_db_blocker.unblock():
         env = {**os.environ, "DATABASE_URL": database_url_for_current_test_db(), "TESTING": "1"}
+    app.control.purge()
     proc = subprocess.Popen(
         [
             sys.executable,
