@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -72,11 +71,6 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
-
-
-def hash_token(token: str) -> str:
-    """What the database keeps of an invitation token: a leaked table gives no usable link."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:

@@ -8,7 +8,8 @@ from allauth.mfa.models import Authenticator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from accounts.models import Invitation, User, hash_token
+from accounts.models import Invitation, User
+from core.tokens import hash_token
 
 
 def staff_members() -> QuerySet[User]:

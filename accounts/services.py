@@ -23,9 +23,10 @@ from accounts.errors import (
     MemberPortalEmail,
     StaffSeatsFull,
 )
-from accounts.models import Invitation, User, hash_token, new_token
+from accounts.models import Invitation, User, new_token
 from accounts.permissions import Perm, ensure_perm
 from core import audit
+from core.tokens import hash_token
 from tenants.models import SupportGrant
 from tenants.support import SupportAccessError, open_support_session
 

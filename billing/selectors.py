@@ -92,14 +92,6 @@ def figures(*, today: datetime.date | None = None) -> Figures:
     )
 
 
-def invoices_of_member(member_id: int, *, limit: int = 20) -> list[Invoice]:
-    return list(
-        Invoice.objects.filter(member_id=member_id).order_by(
-            F("issue_date").desc(nulls_first=True), F("sequence").desc(nulls_first=True), "-pk"
-        )[:limit]
-    )
-
-
 def payments_of(invoice: Invoice) -> QuerySet[Payment]:
     return invoice.payments.select_related("recorded_by").order_by("received_on", "pk")
 

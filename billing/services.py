@@ -52,6 +52,7 @@ from billing.models import (
 )
 from core import audit
 from core.money import format_euros
+from core.tokens import hash_token
 from firm.selectors import firm_profile
 from mediation.members import membership as memberships
 from mediation.members.models import Contact, Member, Membership
@@ -72,10 +73,6 @@ def billing_settings() -> BillingSettings:
     if row is None:
         row, _created = BillingSettings.objects.get_or_create(pk=1)
     return row
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @transaction.atomic

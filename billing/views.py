@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import ProtectedError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -100,7 +101,7 @@ def _lines(formset: Any, on: Any) -> list[dict[str, Any]] | None:
     for form in formset.forms:
         try:
             line = form.line(on)
-        except Exception as exc:  # a ValidationError from the row
+        except ValidationError as exc:  # the row names a product without a price and none is typed
             form.add_error("unit_price", exc)
             return None
         if line is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import User
+from core.tokens import hash_token
 from tenants import provisioning
 from tenants.models import Domain, DomainRequest, Plan, Signup, Tenant, schema_name_for
 from tenants.signals import firm_provisioned
@@ -42,10 +42,6 @@ ACTIVE_SIGNUP_STATES = (Signup.Status.QUEUED, Signup.Status.PROVISIONING, Signup
 
 class SignupError(Exception):
     """A signup step that cannot go on; the message is for the visitor."""
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def slug_problem(slug: str) -> str | None:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import Perm, ensure_perm, user_has_perm
+from core.tokens import hash_token
 from mediation.cases import clock, eligibility, signals
 from mediation.cases.errors import (
     ConflictOfInterest,
@@ -198,10 +199,6 @@ def _next_reference(year: int) -> str:
     sequence.last += 1
     sequence.save(update_fields=["last"])
     return f"{year}-{sequence.last:05d}"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- Filing --------------------------------------------------------------------------

@@ -8,7 +8,6 @@ statistics; they never reach the business.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
@@ -19,12 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from core.tokens import hash_token
 from mediation.cases.errors import PreconditionFailed
 from mediation.cases.models import FINAL_STATUSES, Case, SatisfactionSurvey, Status
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def on_status_changed(*, case_id: int, before: str, after: str, **_kwargs: Any) -> None:
@@ -46,7 +42,9 @@ def send_survey(case_id: int) -> bool:
     token = secrets.token_urlsafe(24)
     try:
         with transaction.atomic():
-            survey, created = SatisfactionSurvey.objects.get_or_create(case=case, defaults={"token_hash": _hash(token)})
+            survey, created = SatisfactionSurvey.objects.get_or_create(
+                case=case, defaults={"token_hash": hash_token(token)}
+            )
     except IntegrityError:  # a concurrent run created it
         return False
     if not created:
@@ -70,7 +68,7 @@ def send_survey(case_id: int) -> bool:
 def survey_by_token(token: str) -> SatisfactionSurvey | None:
     if not token:
         return None
-    return SatisfactionSurvey.objects.select_related("case").filter(token_hash=_hash(token)).first()
+    return SatisfactionSurvey.objects.select_related("case").filter(token_hash=hash_token(token)).first()
 
 
 @transaction.atomic

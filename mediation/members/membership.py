@@ -36,6 +36,7 @@ from core.links import firm_site_url
 from core.models import AuditEntry
 from core.pdf import html_to_pdf
 from core.tenancy import current_schema
+from core.tokens import hash_token
 from firm import validators as identifiers
 from mediation.members import signals
 from mediation.members.coverage import COVERED_STATUSES, coverage_of
@@ -111,10 +112,6 @@ def _announce_term(membership: Membership) -> None:
     """After commit, tells Billing (`signals.membership_term_started`) that a term exists and is to be invoiced."""
     pk = membership.pk
     transaction.on_commit(lambda: signals.membership_term_started.send(sender=Membership, membership_id=pk))
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _lock_member(member: Member) -> Member:

@@ -46,6 +46,8 @@ def test_the_list_shows_figures_filters_and_overdue_invoices(finance, client_a):
     text = page.content.decode()
     assert late.number in text and paid.number in text and "En retard" in text
     assert "720,00" in text  # invoiced this year: two invoices of 360 €
+    assert "En retard" in client_a.get(f"{BASE}/{late.pk}/").content.decode()
+    assert "En retard" not in client_a.get(f"{BASE}/{paid.pk}/").content.decode()
     overdue = client_a.get(f"{BASE}/?status=overdue").content.decode()
     assert late.number in overdue and paid.number not in overdue
     by_number = client_a.get(f"{BASE}/?q={paid.number}").content.decode()
