@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,7 +44,6 @@ from mediation.cases.models import (
     CaseDocument,
     CaseEvent,
     CaseMessage,
-    CaseSequence,
     Channel,
     InadmissibilityReason,
     Outcome,
@@ -195,10 +194,19 @@ def _check_fields(allowed: Iterable[str], values: dict[str, Any]) -> None:
 
 
 def _next_reference(year: int) -> str:
-    sequence, _created = CaseSequence.objects.select_for_update().get_or_create(year=year)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return f"{year}-{sequence.last:05d}"
+    """The year's next reference, in one statement: the counter row stays locked until the caller commits.
+
+    One round trip instead of a locked read and a write: under a burst of filings
+    the row is held for less time, so the filings queue less behind each other.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO cases_casesequence (year, last) VALUES (%s, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last = cases_casesequence.last + 1 RETURNING last",
+            [year],
+        )
+        (last,) = cursor.fetchone()
+    return f"{year}-{last:05d}"
 
 
 # --- Filing --------------------------------------------------------------------------

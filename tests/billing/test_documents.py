@@ -262,8 +262,22 @@ def test_firm_logo_is_inlined(invoicing: Any) -> None:
 
 def test_characters_beyond_the_invoice_font_fall_back_to_system_fonts(invoicing: Any) -> None:
     member = billable_member(legal_name="Ωmega Κафе SARL")
-    flat = one_line(pdf_text(stored_pdf(issued_invoice(member=member))))
-    assert "Ωmega Κафе SARL" in flat
+    pdf = stored_pdf(issued_invoice(member=member))
+    assert "Ωmega Κафе SARL" in one_line(pdf_text(pdf))
+    # The system font is subset, not embedded whole (DejaVu Sans alone weighs 760 KB).
+    assert len(pdf) < 120_000
+
+
+def test_invoice_fonts_are_embedded_whole_only_when_they_draw_every_character(invoicing: Any) -> None:
+    assert documents._in_invoice_font("<p>Boulangerie Lefèvre & Fils — 1 234,56\u00a0€ « TTC »</p>\n")
+    assert not documents._in_invoice_font("<p>Ωmega</p>")
+    reader = PdfReader(io.BytesIO(stored_pdf(issued_invoice())))
+    embedded = set()
+    for font in reader.pages[0]["/Resources"]["/Font"].get_object().values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        embedded.add(descendant["/FontDescriptor"].get_object()["/FontFile2"].get_object()["/Length1"])
+    # Whole: the files as they are in billing/fonts (a subset would be another length).
+    assert embedded == {(documents.FONT_DIR / name).stat().st_size for name, _weight in documents.FONT_FILES}
 
 
 def test_each_firm_prints_its_own_identity(tenant_a: Any, media_root: Any, use_tenant: Any) -> None:
