@@ -206,3 +206,224 @@ class Mediator(models.Model):
                     )
                 }
             )
+
+
+# --- The firm's public site (R614-1) ---------------------------------------------------------------------------
+
+
+class SiteLanguage(models.TextChoices):
+    FR = "fr", _("Français")
+    EN = "en", _("Anglais")
+
+
+class SiteSettings(models.Model):
+    """What the public site says that no other record holds: one row per schema (pk 1).
+
+    The identity, the mediators, the sectors, networks and reports come from
+    their own records; these are the texts only the firm can write. Each text
+    has an optional English version; the French one is shown when it is empty.
+    """
+
+    SINGLETON_PK = 1
+
+    presentation = models.TextField(
+        _("présentation du médiateur"),
+        blank=True,
+        help_text=_("Quelques lignes en tête du site : qui est le médiateur, pour quels professionnels."),
+    )
+    presentation_en = models.TextField(_("présentation (anglais)"), blank=True)
+    disputes_handled = models.TextField(
+        _("litiges traités"),
+        blank=True,
+        help_text=_("Les types de litiges que le médiateur examine (par exemple : livraison, garantie, facturation)."),
+    )
+    disputes_handled_en = models.TextField(_("litiges traités (anglais)"), blank=True)
+    disputes_excluded = models.TextField(
+        _("litiges non traités, en plus des cas de l'article L612-2"),
+        blank=True,
+        help_text=_("Les refus prévus par la loi sont déjà affichés ; ajoutez ici ce que vos conventions excluent."),
+    )
+    disputes_excluded_en = models.TextField(_("litiges non traités (anglais)"), blank=True)
+    postal_address = models.TextField(
+        _("adresse postale pour les demandes"),
+        blank=True,
+        help_text=_("Vide : l'adresse du cabinet. Une ligne par ligne d'adresse."),
+    )
+    no_network = models.BooleanField(
+        _("le médiateur n'adhère à aucun réseau"),
+        default=False,
+        help_text=_("Cochez si c'est le cas : le site l'indique, comme le demande l'article R614-1."),
+    )
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("textes du site public")
+        verbose_name_plural = _("textes du site public")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="site_settings_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Textes du site public"))
+
+    def text(self, name: str, language: str) -> str:
+        """The text `name` in `language`, or in French when it has no English version."""
+        if language.startswith("en"):
+            english = str(getattr(self, f"{name}_en", "") or "").strip()
+            if english:
+                return english
+        return str(getattr(self, name) or "").strip()
+
+
+class Coverage(models.Model):
+    """A sector or a mediation convention the firm's mediators cover (R614-1)."""
+
+    class Kind(models.TextChoices):
+        SECTOR = "sector", _("Secteur d'activité")
+        CONVENTION = "convention", _("Convention de médiation")
+
+    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.SECTOR)
+    name = models.CharField(_("intitulé"), max_length=200, help_text=_("Par exemple : Commerce de détail alimentaire."))
+    name_en = models.CharField(_("intitulé (anglais)"), max_length=200, blank=True)
+    partner = models.CharField(
+        _("signataire"),
+        max_length=200,
+        blank=True,
+        help_text=_("Pour une convention : la fédération ou l'entreprise avec laquelle elle est signée."),
+    )
+    signed_on = models.DateField(_("signée le"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("secteur ou convention couvert")
+        verbose_name_plural = _("secteurs et conventions couverts")
+        ordering = ("kind", "position", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def label(self, language: str) -> str:
+        return self.name_en if language.startswith("en") and self.name_en else self.name
+
+
+class NetworkMembership(models.Model):
+    """A network of mediators the firm belongs to (R614-1: "son appartenance à des réseaux")."""
+
+    name = models.CharField(_("réseau"), max_length=200)
+    website = models.URLField(_("site internet"), blank=True)
+    since = models.DateField(_("membre depuis"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("réseau de médiateurs")
+        verbose_name_plural = _("réseaux de médiateurs")
+        ordering = ("position", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Publishable(models.Model):
+    """A text with a draft the staff edits and the published version the site shows.
+
+    Saving changes the draft only; `firm.site.publish` copies it to the
+    published fields. The site never shows a draft.
+    """
+
+    draft_title = models.CharField(_("titre"), max_length=200)
+    draft_body = models.TextField(_("texte"), blank=True)
+    title = models.CharField(_("titre publié"), max_length=200, blank=True)
+    body = models.TextField(_("texte publié"), blank=True)
+    published_at = models.DateTimeField(_("publié le"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def has_unpublished_changes(self) -> bool:
+        return not self.is_published or (self.draft_title, self.draft_body) != (self.title, self.body)
+
+
+class SitePage(Publishable):
+    """One of the pages every site must have, in one language: FAQ, legal notice, privacy, accessibility."""
+
+    class Kind(models.TextChoices):
+        FAQ = "faq", _("Questions fréquentes")
+        LEGAL_NOTICE = "legal_notice", _("Mentions légales")
+        PRIVACY = "privacy", _("Données personnelles")
+        ACCESSIBILITY = "accessibility", _("Déclaration d'accessibilité")
+
+    kind = models.CharField(_("page"), max_length=20, choices=Kind.choices)
+    language = models.CharField(_("langue"), max_length=2, choices=SiteLanguage.choices, default=SiteLanguage.FR)
+
+    class Meta:
+        verbose_name = _("page du site")
+        verbose_name_plural = _("pages du site")
+        ordering = ("kind", "language")
+        constraints = [models.UniqueConstraint(fields=["kind", "language"], name="site_page_once_per_language")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.language})"
+
+
+class NewsPost(Publishable):
+    """A piece of news on the public site (not the e-mails to members: `mediation.members.News`)."""
+
+    slug = models.SlugField(_("adresse"), max_length=80, unique=True, allow_unicode=False)
+    language = models.CharField(_("langue"), max_length=2, choices=SiteLanguage.choices, default=SiteLanguage.FR)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("actualité du site")
+        verbose_name_plural = _("actualités du site")
+        ordering = ("-published_at", "-created_at")
+        indexes = [models.Index(fields=["language", "-published_at"], name="site_news_published")]
+
+    def __str__(self) -> str:
+        return self.title or self.draft_title
+
+
+REPORT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def validate_report_size(file: Any) -> None:
+    if getattr(file, "size", 0) > REPORT_MAX_BYTES:
+        raise ValidationError(_("Le rapport ne doit pas dépasser 20 Mo."), code="report_too_large")
+
+
+def report_upload_to(instance: PublishedReport, filename: str) -> str:
+    return f"firm/reports/rapport-activite-{instance.year}.pdf"
+
+
+class PublishedReport(models.Model):
+    """An annual activity report (R614-2) published on the site: uploaded, or produced by the CECMC reports."""
+
+    year = models.PositiveSmallIntegerField(_("année"), unique=True)
+    file = models.FileField(
+        _("rapport (PDF)"),
+        upload_to=report_upload_to,
+        validators=[FileExtensionValidator(["pdf"]), validate_report_size],
+    )
+    summary = models.TextField(_("résumé"), blank=True)
+    published_at = models.DateTimeField(_("publié le"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("rapport d'activité publié")
+        verbose_name_plural = _("rapports d'activité publiés")
+        ordering = ("-year",)
+
+    def __str__(self) -> str:
+        return str(_("Rapport d'activité %(year)s") % {"year": self.year})
