@@ -4,12 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.urls_common import urlpatterns as common
+from public_site.directory_views import sector_directory
 from tenants import views
 from tenants.saas.views import stripe_webhook
 
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
     path("inscription/", views.signup, name="signup"),
+    path("trouver-un-mediateur/annuaire/", sector_directory, name="sector-directory"),
     path("trouver-un-mediateur/", include("tenants.lookup_urls")),
     path("inscription/confirmer/<str:token>/", views.signup_verify, name="signup-verify"),
     path("inscription/<uuid:public_id>/", views.signup_progress, name="signup-progress"),

@@ -7,6 +7,7 @@ search of the firm's covered members that the filing wizard uses.
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from mediation.members.coverage import COVERED_STATUSES
 from mediation.members.models import Member
 
+# When the names, addresses and descriptions of DIRECTORY were last reviewed (the list was written then);
+# the platform's directory page shows it. Change it whenever the list is checked again.
+CHECKED_ON = datetime.date(2026, 11, 27)
 SEARCH_MIN_LENGTH = 2
 SEARCH_LIMIT = 10
 
