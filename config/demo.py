@@ -98,6 +98,100 @@ def ensure_firm_profile(*, mediator_user: User) -> None:
     )
 
 
+DEMO_SITE_TEXTS = {
+    "presentation": (
+        "Le Cabinet Démo Médiation est le médiateur de la consommation des commerces de proximité et des "
+        "services à la personne adhérents. Il aide gratuitement les consommateurs et les professionnels à "
+        "trouver une solution amiable à leur litige, en toute indépendance et en toute confidentialité."
+    ),
+    "presentation_en": (
+        "Cabinet Démo Médiation is the consumer mediator of the local shops and personal services that are "
+        "its members. It helps consumers and businesses find an amicable solution to their dispute, free of "
+        "charge for the consumer, independently and confidentially."
+    ),
+    "disputes_handled": (
+        "Les litiges de consommation avec un professionnel adhérent, notamment :\n\n"
+        "- la livraison (retard, produit non conforme, colis perdu) ;\n"
+        "- la garantie légale de conformité et les services après-vente ;\n"
+        "- la facturation et les remboursements ;\n"
+        "- l'exécution des prestations de services à la personne."
+    ),
+    "disputes_handled_en": (
+        "Consumer disputes with a member business, in particular:\n\n"
+        "- delivery (delay, non-conforming product, lost parcel);\n"
+        "- the legal guarantee of conformity and after-sales service;\n"
+        "- invoicing and refunds;\n"
+        "- the performance of personal services."
+    ),
+    "disputes_excluded": "Les litiges entre professionnels, qui relèvent de la médiation conventionnelle.",
+    "no_network": True,
+}
+DEMO_PAGES = {
+    "legal_notice": (
+        "Mentions légales",
+        "**Éditeur du site** : Cabinet Démo Médiation, SAS, 12 rue de la Paix, 75002 Paris. "
+        "SIREN 732 829 320, RCS Paris. Contact : contact@cabinet-demo.fr, 01 23 45 67 89.\n\n"
+        "**Directeur de la publication** : le président du Cabinet Démo Médiation.\n\n"
+        "**Hébergement** : la plateforme de médiation qui héberge ce site (voir le contrat de service).",
+    ),
+    "privacy": (
+        "Données personnelles",
+        "Le Cabinet Démo Médiation traite les données que vous lui confiez pour examiner votre demande de "
+        "médiation (article L612-1 du Code de la consommation), sur le fondement de son obligation légale.\n\n"
+        "- **Destinataires** : le médiateur, son équipe et le professionnel concerné, pour ce qui le regarde.\n"
+        "- **Durée** : le dossier est conservé cinq ans après sa clôture, puis supprimé.\n"
+        "- **Vos droits** : accès, rectification, effacement, limitation et opposition, en écrivant à "
+        "contact@cabinet-demo.fr ; réclamation possible auprès de la CNIL.",
+    ),
+    "accessibility": (
+        "Déclaration d'accessibilité",
+        "Le Cabinet Démo Médiation s'engage à rendre son site accessible (RGAA 4.1, WCAG 2.1 niveau AA).\n\n"
+        "Les pages publiques et le formulaire de demande sont vérifiés automatiquement à chaque version. "
+        "Si vous ne pouvez pas accéder à un contenu, écrivez à contact@cabinet-demo.fr : nous vous répondrons "
+        "par un autre moyen. Vous pouvez aussi saisir le Défenseur des droits.",
+    ),
+    "faq": (
+        "Questions fréquentes",
+        "## La médiation est-elle payante ?\n\nNon : elle est gratuite pour le consommateur (article L612-1).\n\n"
+        "## Dois-je d'abord écrire au professionnel ?\n\nOui. Le médiateur ne peut être saisi qu'après une "
+        "réclamation écrite au professionnel, datant de moins d'un an.\n\n"
+        "## Puis-je encore aller en justice ?\n\nOui, à tout moment : la médiation suspend les délais de "
+        "prescription pendant sa durée (article 2238 du Code civil).",
+    ),
+}
+
+
+def ensure_demo_site(*, admin: User) -> None:
+    """The demo firm's public site texts, its sector and its legal pages, published; created once."""
+    from firm import site_services
+    from firm.models import Coverage, NewsPost, SitePage, SiteSettings
+
+    if not SiteSettings.objects.exists():
+        site_services.save_site_settings(by=admin, **DEMO_SITE_TEXTS)
+    if not Coverage.objects.exists():
+        site_services.save_coverage(by=admin, kind=Coverage.Kind.SECTOR, name="Commerce de détail de proximité")
+        site_services.save_coverage(by=admin, kind=Coverage.Kind.SECTOR, name="Services à la personne")
+        site_services.save_coverage(
+            by=admin,
+            kind=Coverage.Kind.CONVENTION,
+            name="Convention de médiation des commerçants de proximité",
+            partner=str(DEMO_GROUP["name"]),
+            signed_on=date(2025, 2, 1),
+        )
+    for kind, (title, body) in DEMO_PAGES.items():
+        if not SitePage.objects.filter(kind=kind, language="fr").exists():
+            page = site_services.save_page_draft(by=admin, kind=kind, language="fr", title=title, body=body)
+            site_services.publish(by=admin, item=page)
+    if not NewsPost.objects.exists():
+        post = site_services.save_news_draft(
+            by=admin,
+            title="Le médiateur répond désormais en ligne",
+            body="Déposez votre demande et suivez votre dossier en ligne, pièces jointes comprises, "
+            "depuis un téléphone ou un ordinateur.",
+        )
+        site_services.publish(by=admin, item=post)
+
+
 DEMO_GROUP = {"name": "Fédération des commerçants de proximité", "kind": Group.Kind.FEDERATION}
 # (member fields, contacts): three member businesses of the demo firm, keyed by SIREN.
 DEMO_MEMBERS: tuple[tuple[dict[str, object], tuple[dict[str, object], ...]], ...] = (
@@ -451,6 +545,7 @@ def seed_demo() -> list[tuple[str, DemoLogin]]:
         users = {login.role: ensure_user(login, superuser=login.role == User.Role.ADMIN) for login in DEMO_STAFF}
         ensure_firm_profile(mediator_user=users[User.Role.MEDIATOR])
         ensure_demo_members()
+        ensure_demo_site(admin=users[User.Role.ADMIN])
     with schema_context(demo.schema_name):
         ensure_demo_catalogue()
         ensure_demo_membership(admin=users[User.Role.ADMIN], finance=users[User.Role.FINANCE])
