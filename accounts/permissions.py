@@ -38,13 +38,14 @@ class Perm(StrEnum):
     BILLING_EDIT = "billing.edit"
     BILLING_EXPORT = "billing.export"
     REPORTS_VIEW = "reports.view"
+    REPORTS_EDIT = "reports.edit"
     AUDIT_VIEW = "audit.view"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
     Role.MEDIATOR: frozenset(
-        {Perm.CASES_VIEW, Perm.CASES_HANDLE, Perm.CASES_DECIDE, Perm.MEMBERS_VIEW, Perm.REPORTS_VIEW}
+        {Perm.CASES_VIEW, Perm.CASES_HANDLE, Perm.CASES_DECIDE, Perm.MEMBERS_VIEW, Perm.REPORTS_VIEW, Perm.REPORTS_EDIT}
     ),
     Role.CASE_OFFICER: frozenset({Perm.CASES_VIEW, Perm.CASES_HANDLE, Perm.MEMBERS_VIEW, Perm.MEMBERS_EDIT}),
     Role.FINANCE: frozenset(

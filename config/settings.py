@@ -87,6 +87,7 @@ TENANT_APPS = [
     "mediation",
     "mediation.members",
     "mediation.cases",
+    "mediation.reports",
     "billing",
     "public_site",
 ]

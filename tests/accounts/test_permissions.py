@@ -34,14 +34,14 @@ def test_read_only_holds_exactly_the_view_permissions():
     [
         (
             User.Role.MEDIATOR,
-            {Perm.CASES_DECIDE, Perm.CASES_HANDLE, Perm.MEMBERS_VIEW},
+            {Perm.CASES_DECIDE, Perm.CASES_HANDLE, Perm.MEMBERS_VIEW, Perm.REPORTS_EDIT},
             {Perm.BILLING_VIEW, Perm.STAFF_MANAGE},
         ),
         (User.Role.CASE_OFFICER, {Perm.CASES_HANDLE, Perm.MEMBERS_EDIT}, {Perm.CASES_DECIDE, Perm.FIRM_SETTINGS}),
         (
             User.Role.FINANCE,
             {Perm.BILLING_EDIT, Perm.BILLING_EXPORT, Perm.REPORTS_VIEW},
-            {Perm.CASES_VIEW, Perm.STAFF_MANAGE},
+            {Perm.CASES_VIEW, Perm.STAFF_MANAGE, Perm.REPORTS_EDIT},
         ),
     ],
 )
