@@ -44,6 +44,7 @@ urlpatterns = [
     path("staff/facturation/renouvellements/", include("billing.renewal_urls")),
     path("staff/facturation/stripe/", include("billing.connect_urls")),
     path("staff/facturation/", include("billing.urls")),
+    path("staff/rapports/", include("mediation.reports.urls")),
     path("staff/", include("mediation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", MeView.as_view(), name="api-me"),
