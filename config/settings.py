@@ -88,6 +88,7 @@ TENANT_APPS = [
     "mediation.members",
     "mediation.cases",
     "mediation.reports",
+    "mediation.compliance",
     "billing",
     "public_site",
 ]

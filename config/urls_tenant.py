@@ -44,6 +44,8 @@ urlpatterns = [
     path("staff/facturation/renouvellements/", include("billing.renewal_urls")),
     path("staff/facturation/stripe/", include("billing.connect_urls")),
     path("staff/facturation/", include("billing.urls")),
+    path("staff/conformite/obligations/", include("mediation.compliance.tracker_urls")),
+    path("staff/conformite/dysfonctionnements/", include("mediation.compliance.dysfunction_urls")),
     path("staff/rapports/", include("mediation.reports.urls")),
     path("staff/", include("mediation.urls")),
     path("admin/", admin.site.urls),
