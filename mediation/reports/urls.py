@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from mediation.reports import views
+from mediation.reports import dashboard_views, views
 
 app_name = "reports"
 urlpatterns = [
     path("", views.report_list, name="list"),
+    path("tableau-de-bord/", dashboard_views.dashboard_page, name="dashboard"),
     path("<int:year>/", views.year_detail, name="year"),
     path("<int:year>/dossiers/<str:scope>/", views.traced_cases, name="cases"),
     path("<int:year>/modifier/", views.report_edit, name="edit"),
