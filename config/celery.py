@@ -60,6 +60,18 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=8, minute=0),
         "args": ("billing.dunning_tasks.daily_dunning",),
     },
+    # Each morning, every firm's CECMC obligations: from its records, then reminders (30, 7, 0 days, overdue).
+    "fan-out-compliance-obligations": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=7, minute=15),
+        "args": ("mediation.compliance.tracker_tasks.daily_obligations",),
+    },
+    # Each morning, every firm's recurring dysfunctions: businesses, sectors, subjects over the firm's thresholds.
+    "fan-out-dysfunction-watch": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=6, minute=15),
+        "args": ("mediation.compliance.dysfunction_tasks.daily_dysfunction_watch",),
+    },
     "refill-tenant-pool": {
         "task": "tenants.tasks.refill_tenant_pool",
         "schedule": 600.0,

@@ -551,4 +551,8 @@ def seed_demo() -> list[tuple[str, DemoLogin]]:
         ensure_demo_membership(admin=users[User.Role.ADMIN], finance=users[User.Role.FINANCE])
         ensure_demo_invoices(finance=users[User.Role.FINANCE])
         ensure_demo_cases(mediator=users[User.Role.MEDIATOR], officer=users[User.Role.CASE_OFFICER])
+        # The CECMC tracker as the morning pass leaves it (idempotent: each obligation once).
+        from mediation.compliance import tracker
+
+        tracker.sync()
     return [(platform_host, OPERATOR)] + [(demo_host, login) for login in DEMO_STAFF]
