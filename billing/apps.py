@@ -10,3 +10,8 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import receivers  # noqa: F401 (connects the signal receivers)
+        from billing.selectors import catalogue_fees
+        from mediation.compliance.fees import register_fee_source
+
+        # The CECMC pack lists the catalogue's prices; mediation cannot import billing, so billing registers them.
+        register_fee_source(catalogue_fees)

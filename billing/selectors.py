@@ -10,7 +10,8 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.models import Invoice, Payment, Product
+from billing.models import Invoice, Payment, Price, Product
+from mediation.compliance.fees import FeeLine
 
 OPEN = (Invoice.Status.ISSUED, Invoice.Status.PARTLY_PAID)
 
@@ -98,3 +99,37 @@ def payments_of(invoice: Invoice) -> QuerySet[Payment]:
 
 def products() -> QuerySet[Product]:
     return Product.objects.prefetch_related("prices__group").order_by("kind", "name")
+
+
+def catalogue_fees(today: datetime.date) -> list[FeeLine]:
+    """Each active product's prices in force on `today` (the list price, and each group's own), for the CECMC pack.
+
+    Registered with `mediation.compliance.fees` by BillingConfig.ready() (mediation does not import billing).
+    Per product and group, the price that started last wins, as `services.price_of` reads it.
+    """
+    prices = (
+        Price.objects.filter(product__is_active=True, valid_from__lte=today)
+        .exclude(valid_until__lt=today)
+        .select_related("product", "group")
+        .order_by("product__kind", "product__name", "product_id", "group_id", "-valid_from", "-pk")
+    )
+    lines: list[FeeLine] = []
+    seen: set[tuple[int, int | None]] = set()
+    for price in prices:
+        key = (price.product_id, price.group_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        product = price.product
+        label = product.name if price.group is None else f"{product.name} ({price.group.name})"
+        lines.append(
+            FeeLine(
+                label=label,
+                kind=str(product.get_kind_display()),
+                amount_cents=int(price.unit_price_cents),
+                vat_rate=product.vat_rate,
+                valid_from=price.valid_from,
+                valid_until=price.valid_until,
+            )
+        )
+    return lines

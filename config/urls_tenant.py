@@ -46,6 +46,7 @@ urlpatterns = [
     path("staff/facturation/", include("billing.urls")),
     path("staff/conformite/obligations/", include("mediation.compliance.tracker_urls")),
     path("staff/conformite/dysfonctionnements/", include("mediation.compliance.dysfunction_urls")),
+    path("staff/conformite/dossier/", include("mediation.compliance.pack_urls")),
     path("staff/rapports/", include("mediation.reports.urls")),
     path("staff/", include("mediation.urls")),
     path("admin/", admin.site.urls),
