@@ -163,3 +163,34 @@ class DysfunctionAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()}: {self.label}"
+
+
+class ListingInfo(models.Model):
+    """What the listing file (R614-3) says that no other record holds: how the mediator is funded (pk 1).
+
+    The fees charged to businesses come from the membership tariffs and the
+    billing catalogue (`compliance.fees`); the pack puts both in one file.
+    """
+
+    SINGLETON_PK = 1
+
+    funding = models.TextField(
+        _("financement du médiateur"),
+        blank=True,
+        help_text=_(
+            "Comment l'activité de médiation est financée (cotisations des professionnels adhérents, "
+            "conventions avec des fédérations…) et comment l'indépendance du médiateur est garantie (R614-3)."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("informations du dossier de référencement")
+        verbose_name_plural = _("informations du dossier de référencement")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="listing_info_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Dossier de référencement"))

@@ -52,7 +52,7 @@ from firm import selectors as firm_selectors
 from firm import site_checklist, site_selectors
 from firm.models import Mediator
 from firm.site_checklist import Item
-from mediation.compliance import fees
+from mediation.compliance import fees, listing
 from mediation.compliance.models import Obligation
 from mediation.reports import documents
 from mediation.reports import figures as report_figures
@@ -296,6 +296,22 @@ def fees_csv(today: datetime.date) -> bytes:
     return csv_bytes(header, rows)
 
 
+def listing_text(today: datetime.date) -> bytes:
+    """The listing file's facts (R614-3): how the mediator is funded, and the fees charged to businesses."""
+    funding = listing.listing_info().funding.strip()
+    lines = [
+        str(_("Dossier de référencement (R614-3) — informations au %(date)s") % {"date": _date(today)}),
+        "",
+        str(_("Financement du médiateur")),
+        *(funding.splitlines() if funding else [str(_("Non renseigné : à compléter sur la page du dossier."))]),
+        "",
+        str(_("Tarifs facturés aux professionnels (HT), détaillés dans tarifs-professionnels.csv")),
+        *(f"- {line.label} : {euros(line.amount_cents)} €" for line in fees.fee_schedule(today)),
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
 def obligations() -> list[Obligation]:
     return list(Obligation.objects.annotate(documents_count=Count("documents")).order_by("due_on", "pk"))
 
@@ -401,6 +417,11 @@ def build(*, year: int, host: str, secure: bool = True) -> bytes:
                 "tarifs-professionnels.csv",
                 fees_csv(today),
                 _("les tarifs facturés aux professionnels en vigueur ce jour (HT)"),
+            ),
+            (
+                "referencement-r614-3.txt",
+                listing_text(today),
+                _("le dossier de référencement (R614-3) : financement du médiateur et tarifs"),
             ),
             ("obligations-cecmc.csv", obligations_csv(items), _("l'état du suivi des obligations CECMC")),
         ]

@@ -7,4 +7,5 @@ from mediation.compliance import pack_views as views
 app_name = "pack"
 urlpatterns = [
     path("", views.pack_index, name="index"),
+    path("financement/", views.funding_save, name="funding"),
 ]

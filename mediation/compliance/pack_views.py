@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.permissions import Perm, require_perm
-from mediation.compliance import pack
+from accounts.models import User
+from accounts.permissions import Perm, require_perm, user_has_perm
+from mediation.compliance import listing, pack
 from mediation.reports.services import FIRST_YEAR
 
 
@@ -48,4 +50,42 @@ def pack_index(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(content, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{pack.zip_name(year)}"'
         return response
-    return render(request, "compliance/pack/index.html", {"form": form}, status=400 if form.errors else 200)
+    return _page(request, form=form, status=400 if form.errors else 200)
+
+
+class FundingForm(forms.Form):
+    funding = forms.CharField(
+        label=_("Financement du médiateur (R614-3)"),
+        required=False,
+        max_length=listing.MAX_FUNDING_CHARS,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Comment l'activité de médiation est financée et comment l'indépendance du médiateur est garantie ; "
+            "repris dans le dossier de référencement du ZIP."
+        ),
+    )
+
+
+def _page(
+    request: HttpRequest, *, form: PackForm | None = None, funding_form: FundingForm | None = None, status: int = 200
+) -> HttpResponse:
+    context = {
+        "form": form or PackForm(),
+        "funding_form": funding_form or FundingForm(initial={"funding": listing.listing_info().funding}),
+        "can_edit": user_has_perm(request.user, Perm.REPORTS_EDIT),
+        "funding": listing.listing_info().funding,
+    }
+    return render(request, "compliance/pack/index.html", context, status=status)
+
+
+@require_perm(Perm.REPORTS_EDIT)
+@require_http_methods(["POST"])
+def funding_save(request: HttpRequest) -> HttpResponse:
+    """Saves the listing file's funding text, then back to the pack page."""
+    form = FundingForm(request.POST)
+    if not form.is_valid():
+        return _page(request, funding_form=form, status=400)
+    assert isinstance(request.user, User)
+    listing.save_funding(by=request.user, funding=form.cleaned_data["funding"])
+    messages.success(request, _("Le financement du médiateur est enregistré."))
+    return redirect("pack:index")

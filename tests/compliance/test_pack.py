@@ -23,7 +23,7 @@ from firm import services as firm_services
 from firm import site_checklist
 from firm import site_services as site
 from mediation.compliance import pack, tracker
-from mediation.compliance.models import Obligation
+from mediation.compliance.models import ListingInfo, Obligation
 from mediation.members.models import Tariff
 from mediation.reports.models import AnnualReport
 from tests.factories import AdminFactory, MediatorFactory, MemberFactory, received_case
@@ -42,6 +42,7 @@ FILES = {
     "mediateurs.csv",
     f"formations-{LAST_YEAR}.txt",
     "tarifs-professionnels.csv",
+    "referencement-r614-3.txt",
     "obligations-cecmc.csv",
 }
 
@@ -358,3 +359,38 @@ def test_firm_b_pack_holds_none_of_firm_a_data(admin, use_tenant, media_root):
     for secret in ("Alpha", "Roux", "Commerce en ligne", "4242,42", "313,37", "contact@alpha"):
         assert secret not in text
     assert row_of(read_csv(archive, "site-r614-1.csv"), "identity")["Marqueur data-r614 trouvé"] == "non"
+
+
+FUNDING = BASE + "financement/"
+
+
+def test_the_listing_file_has_the_funding_text_and_the_fees(admin, tenant_a, client_a, media_root):
+    archive = build()
+    assert "Non renseigné" in archive.read("referencement-r614-3.txt").decode()
+    Tariff.objects.create(
+        headcount_band="1_9", term_years=1, yearly_price_cents=30_000, valid_from=datetime.date(2020, 1, 1)
+    )
+    client_a.force_login(admin)
+    response = client_a.post(FUNDING, {"funding": "Cotisations des adhérents ; budget séparé."})
+    assert response.status_code == 302
+    connection.set_tenant(tenant_a)
+    text = build().read("referencement-r614-3.txt").decode()
+    assert "Cotisations des adhérents ; budget séparé." in text
+    assert "300,00 €" in text
+
+
+@pytest.mark.parametrize("role", ROLES_AND_ANONYMOUS, ids=role_id)
+def test_only_admins_and_mediators_write_the_funding(role, tenant_a, client_a):
+    log_in_with_role(client_a, role)
+    response = client_a.post(FUNDING, {"funding": "Texte"})
+    assert_html_outcome(response, role=role, perm=Perm.REPORTS_EDIT, success=302)
+    connection.set_tenant(tenant_a)
+    saved = ListingInfo.objects.filter(funding="Texte").exists()
+    assert saved == allowed(role, Perm.REPORTS_EDIT)
+
+
+def test_a_too_long_funding_text_is_a_form_error(admin, client_a):
+    client_a.force_login(admin)
+    response = client_a.post(FUNDING, {"funding": "x" * 20_001})
+    assert response.status_code == 400
+    assert "20000" in response.content.decode().replace("\u202f", "").replace(" ", "")
