@@ -127,3 +127,71 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+
+API_TOKEN_PREFIX = "mdp_"  # noqa: S105 (a public marker, not a secret)
+
+
+class ApiToken(models.Model):
+    """A staff user's personal key to the API v1: scoped, stored as its SHA-256, shown once, revocable.
+
+    Its scopes narrow the user's role (`accounts.permissions.permissions_of`): a token never grants more
+    than its user holds, and a user who loses a role loses it through every token at once.
+    """
+
+    class Scope(models.TextChoices):
+        MEMBERS_READ = "members:read", _("Adhérents : lecture")
+        MEMBERS_WRITE = "members:write", _("Adhérents : écriture")
+        CASES_READ = "cases:read", _("Dossiers : lecture")
+        CASES_WRITE = "cases:write", _("Dossiers : traitement et décisions")
+        BILLING_READ = "billing:read", _("Facturation : lecture et exports")
+        BILLING_WRITE = "billing:write", _("Facturation : écriture")
+        REPORTS_READ = "reports:read", _("Rapports et statistiques : lecture")
+        FIRM_READ = "firm:read", _("Cabinet : journal d'audit")
+        FIRM_WRITE = "firm:write", _("Cabinet : réglages, équipe et webhooks")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("nom"), max_length=100, help_text=_("À quoi sert ce jeton (ex. : « CRM »)."))
+    prefix = models.CharField(_("début du jeton"), max_length=12, editable=False)
+    key_hash = models.CharField(_("empreinte"), max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("droits"), default=list)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expire le"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("dernière adresse IP"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("révoqué par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+    def get_scope_labels(self) -> list[str]:
+        labels = dict(self.Scope.choices)
+        return [str(labels.get(scope, scope)) for scope in self.scopes]
+
+
+def new_api_key() -> str:
+    """The clear key handed to the user once: a fixed prefix (recognisable by secret scanners) and 256 bits."""
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -2,12 +2,14 @@
 
 `ROLE_PERMISSIONS` is the single source of truth. A user has a permission when
 they are authenticated, active, and their role's row holds it. Being a Django
-superuser grants nothing here: only the role counts.
+superuser grants nothing here: only the role counts. A request made with an API
+token holds only what both the role and the token's scopes (`SCOPE_PERMISSIONS`)
+grant, in views and in the services they call alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar
@@ -21,7 +23,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 
 Role = User.Role
 
@@ -58,14 +60,51 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 STAFF_ROLES = tuple(role for role in Role if role != Role.MEMBER)
 
 
+Scope = ApiToken.Scope
+
+# What each API token scope lets through. A write scope includes the area's reads.
+SCOPE_PERMISSIONS: dict[Scope, frozenset[Perm]] = {
+    Scope.MEMBERS_READ: frozenset({Perm.MEMBERS_VIEW}),
+    Scope.MEMBERS_WRITE: frozenset({Perm.MEMBERS_VIEW, Perm.MEMBERS_EDIT}),
+    Scope.CASES_READ: frozenset({Perm.CASES_VIEW}),
+    Scope.CASES_WRITE: frozenset({Perm.CASES_VIEW, Perm.CASES_HANDLE, Perm.CASES_DECIDE}),
+    Scope.BILLING_READ: frozenset({Perm.BILLING_VIEW, Perm.BILLING_EXPORT}),
+    Scope.BILLING_WRITE: frozenset({Perm.BILLING_VIEW, Perm.BILLING_EDIT, Perm.BILLING_EXPORT}),
+    Scope.REPORTS_READ: frozenset({Perm.REPORTS_VIEW}),
+    Scope.FIRM_READ: frozenset({Perm.AUDIT_VIEW}),
+    Scope.FIRM_WRITE: frozenset({Perm.AUDIT_VIEW, Perm.FIRM_SETTINGS, Perm.STAFF_MANAGE}),
+}
+
+
+def scope_permissions(scopes: Iterable[str]) -> frozenset[Perm]:
+    """What a token with `scopes` may reach (before its user's role narrows it); unknown scopes grant nothing."""
+    granted: set[Perm] = set()
+    for scope in scopes:
+        if scope in Scope.values:
+            granted |= SCOPE_PERMISSIONS[Scope(scope)]
+    return frozenset(granted)
+
+
+def scopes_for_role(role: str) -> list[Scope]:
+    """The scopes worth offering to a user of `role`: those that would grant them something."""
+    held = ROLE_PERMISSIONS.get(Role(role), frozenset()) if role in Role.values else frozenset()
+    return [scope for scope in Scope if SCOPE_PERMISSIONS[scope] & held]
+
+
 def permissions_of(user: Any) -> frozenset[Perm]:
-    """Every permission `user` holds now (none when anonymous or inactive)."""
+    """Every permission `user` holds now (none when anonymous or inactive).
+
+    The API's token authentication marks the user it returns with `api_token_perms`: the request then
+    holds only what the token's scopes allow too.
+    """
     if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
         return frozenset()
     try:
-        return ROLE_PERMISSIONS[Role(user.role)]
+        held = ROLE_PERMISSIONS[Role(user.role)]
     except ValueError:  # a role the table does not know grants nothing
         return frozenset()
+    token_perms: frozenset[Perm] | None = getattr(user, "api_token_perms", None)
+    return held if token_perms is None else held & token_perms
 
 
 def user_has_perm(user: Any, perm: Perm | str) -> bool:

@@ -69,3 +69,32 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("The audit log is append-only.")
+
+
+class IdempotencyKey(models.Model):
+    """A POST of the API sent with an `Idempotency-Key`, and the answer replayed when it is sent again.
+
+    Scoped by who sends it (a token, or a session's user) so that two clients never share a key.
+    """
+
+    class State(models.TextChoices):
+        PROCESSING = "processing", _("En cours")
+        DONE = "done", _("Terminée")
+
+    principal = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=1000)
+    request_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PROCESSING)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_content_type = models.CharField(max_length=200, blank=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("principal", "key"), name="idempotency_key_per_principal")]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

@@ -33,3 +33,11 @@ def tenant_heartbeat() -> str:
     """Records, in the current tenant's schema, that periodic work reached it."""
     run = services.record_periodic_run(name="core.tasks.tenant_heartbeat", schema_name=current_schema())
     return f"{run.schema_name}:{run.runs}"
+
+
+@shared_task(name="core.tasks.purge_idempotency_keys", acks_late=True)
+def purge_idempotency_keys() -> int:
+    """Forgets, in the current firm's schema, the API idempotency keys past their 24 hours."""
+    from core.idempotency import purge_expired
+
+    return purge_expired()

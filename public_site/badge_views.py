@@ -26,6 +26,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from core.throttle import rate_limit
 from firm.models import FirmProfile, Mediator
 from mediation.members import coverage as cov
 from mediation.members.kit import BADGE_HEIGHT, BADGE_WIDTH
@@ -190,6 +191,7 @@ def badge_svg(state: BadgeState | None) -> str:
     )
 
 
+@rate_limit("public_badge", methods=("GET", "HEAD"))
 @require_safe
 def badge_image(request: HttpRequest, token: str) -> HttpResponse:
     today = timezone.localdate()
@@ -206,6 +208,7 @@ def badge_image(request: HttpRequest, token: str) -> HttpResponse:
     return _cached(response, etag)
 
 
+@rate_limit("public_badge", methods=("GET", "HEAD"))
 @require_safe
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     today = timezone.localdate()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from core.throttle import rate_limit
 from mediation.cases import directory, eligibility, services
 from mediation.cases.errors import CaseError
 from mediation.cases.models import Case, CaseDocument, Party
@@ -166,6 +167,7 @@ def _results(query: str, selected: Any) -> list[Member]:
     return results
 
 
+@rate_limit("public_filing")
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
     """Step 1: who, against whom, the written complaint, other proceedings (L612-2)."""
@@ -237,6 +239,7 @@ def _save_eligibility(request: HttpRequest, case: Case | None, data: dict[str, A
 # --- Step 2: you ---------------------------------------------------------------------------------
 
 
+@rate_limit("public_filing")
 @require_http_methods(["GET", "POST"])
 def you(request: HttpRequest) -> HttpResponse:
     case, redirection = _guard(request, "filing:you")
@@ -259,6 +262,7 @@ def you(request: HttpRequest) -> HttpResponse:
 # --- Step 3: the dispute ----------------------------------------------------------------------------
 
 
+@rate_limit("public_filing")
 @require_http_methods(["GET", "POST"])
 def dispute(request: HttpRequest) -> HttpResponse:
     case, redirection = _guard(request, "filing:dispute")
@@ -291,6 +295,7 @@ def dispute(request: HttpRequest) -> HttpResponse:
 # --- Step 4: documents --------------------------------------------------------------------------------
 
 
+@rate_limit("public_filing")
 @require_http_methods(["GET", "POST"])
 def documents(request: HttpRequest) -> HttpResponse:
     case, redirection = _guard(request, "filing:documents")
@@ -331,6 +336,7 @@ def documents(request: HttpRequest) -> HttpResponse:
 # --- Step 5: review and send ------------------------------------------------------------------------------
 
 
+@rate_limit("public_filing")
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest) -> HttpResponse:
     case, redirection = _guard(request, "filing:review")
@@ -379,6 +385,7 @@ def done(request: HttpRequest) -> HttpResponse:
 # --- Resume link and model letter --------------------------------------------------------------------------
 
 
+@rate_limit("public_filing_resume", methods=("GET",))
 def resume(request: HttpRequest, token: str) -> HttpResponse:
     """The link sent by e-mail: restores the draft into this browser's session and continues where it stopped."""
     case = services.draft_by_token(token)

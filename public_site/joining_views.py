@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from core.throttle import rate_limit
 from mediation.members import membership as ms
 from mediation.members.models import Convention, Member, Proposal, Tariff
 from public_site.joining_forms import AcceptanceForm, DetailsForm, OfferForm, SirenForm
@@ -95,6 +96,7 @@ def _state_member(request: HttpRequest) -> Member | None:
 # --- Self-service joining ---------------------------------------------------------------------------
 
 
+@rate_limit("public_joining")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
@@ -110,6 +112,7 @@ def start(request: HttpRequest) -> HttpResponse:
     return _render_step(request, "siren.html", 1, form=form, status=status)
 
 
+@rate_limit("public_joining")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def details(request: HttpRequest) -> HttpResponse:
@@ -157,6 +160,7 @@ def _offer_choices(band: str) -> tuple[list[tuple[int, Any]], list[dict[str, Any
     return choices, offers
 
 
+@rate_limit("public_joining")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def offer(request: HttpRequest) -> HttpResponse:
@@ -177,6 +181,7 @@ def offer(request: HttpRequest) -> HttpResponse:
     return _render_step(request, "offer.html", 3, form=form, offers=offers, member=member, status=status)
 
 
+@rate_limit("public_joining")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def convention(request: HttpRequest) -> HttpResponse:
@@ -252,6 +257,7 @@ def _proposal(token: str) -> Proposal:
     return proposal
 
 
+@rate_limit("public_joining")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def proposal(request: HttpRequest, token: str) -> HttpResponse:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.throttle import rate_limit
 from mediation.cases import clock, party, services
 from mediation.cases.errors import CaseError
 from mediation.cases.models import (
@@ -103,6 +104,7 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], status
 # --- Login ----------------------------------------------------------------------------------------
 
 
+@rate_limit("public_party_login")
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     """Step 1: the e-mail. The answer is the same whether it is known or not."""
@@ -120,6 +122,7 @@ def login(request: HttpRequest) -> HttpResponse:
     return _render(request, "login.html", {"form": form})
 
 
+@rate_limit("public_party_login")
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     """Step 2: the code. On success the session key is rotated and holds the party and its e-mail."""

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_safe
 
 from core import links
 from core.markup import plain_excerpt
+from core.throttle import rate_limit
 from firm import selectors as firm_selectors
 from firm import site_checklist, site_selectors
 from firm.models import Coverage
@@ -181,6 +182,7 @@ class LookupForm(forms.Form):
     )
 
 
+@rate_limit("public_lookup", methods=("GET", "HEAD"))
 @require_safe
 def lookup(request: HttpRequest) -> HttpResponse:
     """« Vérifier qu'un professionnel est adhérent »: among the members this mediator covers today."""

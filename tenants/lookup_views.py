@@ -18,6 +18,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from core.throttle import rate_limit
 from tenants import coverage_index
 
 # The CECMC's list of notified consumer mediators, on economie.gouv.fr.
@@ -75,6 +76,7 @@ def _checked_siren(digits: str) -> str:
     return digits
 
 
+@rate_limit("public_lookup", methods=("GET", "HEAD"))
 def find_mediator(request: HttpRequest) -> HttpResponse:
     # Mounted on the platform host only; a firm's host never answers for the whole platform.
     if getattr(connection, "schema_name", None) != get_public_schema_name():

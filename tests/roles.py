@@ -47,7 +47,7 @@ def assert_html_outcome(response: Any, *, role: User.Role | None, perm: Perm | N
 
 def assert_api_outcome(response: Any, *, role: User.Role | None, perm: Perm | None, success: int = 200) -> None:
     if role is None:
-        assert response.status_code == 403
+        assert response.status_code == 401
         assert response.json()["code"] == "not_authenticated"
     elif allowed(role, perm):
         assert response.status_code == success, response.content[:500]

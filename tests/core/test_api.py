@@ -10,7 +10,13 @@ def test_openapi_schema_describes_the_api(tenant_a, client_a):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/me/" in schema["paths"]
-    assert set(schema["paths"]["/api/v1/me/"]["get"]["responses"]) == {"200", "403"}
+    # 414: the HTTP server's answer to an over-long URL (core.openapi).
+    assert set(schema["paths"]["/api/v1/me/"]["get"]["responses"]) == {"200", "401", "403", "414", "429"}
+    assert schema["components"]["securitySchemes"]["apiToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["apiToken"]["description"],
+    }
 
 
 def test_api_docs_page_is_served_without_external_assets(tenant_a, client_a):
@@ -23,7 +29,8 @@ def test_api_docs_page_is_served_without_external_assets(tenant_a, client_a):
 def test_anonymous_api_call_gets_a_json_error_with_a_code(tenant_a, client_a):
     response = client_a.get("/api/v1/me/")
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert response.json() == {"code": "not_authenticated", "detail": response.json()["detail"]}
 
 

@@ -82,5 +82,5 @@ def test_schema_describes_the_endpoints(tenant_a, client_a):
     schema = client_a.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
     assert set(schema["paths"]["/api/v1/firm/"]) >= {"get", "patch"}
-    assert set(schema["paths"]["/api/v1/firm/"]["patch"]["responses"]) == {"200", "400", "403"}
+    assert set(schema["paths"]["/api/v1/firm/"]["patch"]["responses"]) == {"200", "400", "401", "403", "414", "429"}
     assert "/api/v1/staff/" in schema["paths"]

@@ -48,7 +48,7 @@ def test_session_of_one_firm_is_anonymous_on_the_other_host(tenant_a, client_a, 
 
     assert replay.get("/staff/").status_code == 302
     api = replay.get("/api/v1/me/")
-    assert api.status_code == 403
+    assert api.status_code == 401
     assert api.json()["code"] == "not_authenticated"
 
 
