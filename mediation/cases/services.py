@@ -302,6 +302,8 @@ def submit(
     case.received_at = received_at
     case.consent_at = now if consent else None
     case.resume_token_hash = ""
+    case_pk = case.pk
+    transaction.on_commit(lambda: signals.case_created.send(sender=Case, case_id=case_pk))
     _transition(
         case,
         Status.RECEIVED,

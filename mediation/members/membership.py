@@ -199,6 +199,10 @@ def set_status(*, member: Member, to: str, reason: str, by: Any = None) -> Membe
     if to in COVERED_STATUSES and member.status not in COVERED_STATUSES:
         _ensure_plan_allows_one_more_active_member()
     StatusChange.objects.create(member=member, before=member.status, after=to, reason=reason.strip(), by=by)
+    before, member_pk = member.status, member.pk
+    transaction.on_commit(
+        lambda: signals.membership_changed.send(sender=Member, member_id=member_pk, before=before, after=to)
+    )
     member.status = to
     member.save(update_fields=["status", "updated_at"])
     return member
