@@ -49,7 +49,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return _index(request)
 
 
-def _filename(stem: str, period: exports.Period, extension: str) -> str:
+def export_filename(stem: str, period: exports.Period, extension: str) -> str:
     if period.start or period.end:
         bounds = f"{period.start or 'debut'}-{period.end or timezone.localdate()}"
     else:
@@ -57,7 +57,7 @@ def _filename(stem: str, period: exports.Period, extension: str) -> str:
     return f"{stem}-{bounds}.{extension}"
 
 
-def _send(sheets: list[exports.Sheet], fmt: str, filename: str) -> HttpResponse:
+def send_sheets(sheets: list[exports.Sheet], fmt: str, filename: str) -> HttpResponse:
     if fmt == "csv":
         response = StreamingHttpResponse(exports.csv_chunks(sheets[0]), content_type=CSV_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -75,7 +75,7 @@ def _documents(request: HttpRequest, fmt: str, kind: str) -> HttpResponse:
         return _index(request, 400, **{"invoice_form" if prefix == "inv" else "credit_form": form})
     period = form.period()
     stem = "factures" if kind == Invoice.Kind.INVOICE else "avoirs"
-    return _send([exports.invoices_sheet(period, kind=kind)], fmt, _filename(stem, period, fmt))
+    return send_sheets([exports.invoices_sheet(period, kind=kind)], fmt, export_filename(stem, period, fmt))
 
 
 @require_perm(Perm.BILLING_EXPORT)
@@ -97,7 +97,7 @@ def payments_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if not form.is_valid():
         return _index(request, 400, payment_form=form)
     period = form.period()
-    return _send([exports.payments_sheet(period)], fmt, _filename("paiements", period, fmt))
+    return send_sheets([exports.payments_sheet(period)], fmt, export_filename("paiements", period, fmt))
 
 
 def _aged_form(request: HttpRequest) -> AgedForm:
@@ -128,7 +128,7 @@ def aged_export(request: HttpRequest, fmt: str) -> HttpResponse:
     sheets = exports.aged_sheets(at)
     if fmt == "csv" and form.cleaned_data.get("detail") == "invoice":
         sheets = sheets[1:]
-    return _send(sheets, fmt, f"balance-agee-{at.isoformat()}.{fmt}")
+    return send_sheets(sheets, fmt, f"balance-agee-{at.isoformat()}.{fmt}")
 
 
 @require_perm(Perm.BILLING_EXPORT)

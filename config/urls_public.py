@@ -22,3 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *common,
 ]
+
+handler404 = "core.api.api_not_found"
+handler500 = "core.api.api_server_error"

@@ -28,7 +28,9 @@ urlpatterns = [
     path("accounts/support/<str:token>/", support_session, name="support_session"),
     path("accounts/", include("allauth.urls")),
     path("staff/equipe/", include("accounts.urls")),
+    path("staff/jetons-api/", include("accounts.token_urls")),
     path("staff/cabinet/site/", include("firm.site_urls")),
+    path("staff/cabinet/webhooks/", include("integrations.urls")),
     path("staff/cabinet/", include("firm.urls")),
     path("staff/adherents/adhesions/", include("mediation.members.membership_urls")),
     path("staff/adherents/import/", include("mediation.members.import_urls")),
@@ -55,6 +57,13 @@ urlpatterns = [
     path("api/v1/staff/", StaffListView.as_view(), name="api-staff"),
     path("api/v1/members/", include("mediation.members.api.urls")),
     path("api/v1/cases/", include("mediation.cases.api.urls")),
+    path("api/v1/webhooks/", include("integrations.api.urls")),
+    path("api/v1/memberships/", include("mediation.members.api.membership_urls")),
+    path("api/v1/reports/", include("mediation.reports.api.urls")),
+    path("api/v1/exports/", include("billing.api.export_urls")),
     path("api/v1/", include("billing.api.urls")),
     *common,
 ]
+
+handler404 = "core.api.api_not_found"
+handler500 = "core.api.api_server_error"

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from accounts.permissions import Perm, permissions_of
 from billing import services
 from billing.models import VAT_RATES, Invoice, InvoiceLine, Payment, Price, Product
+from core.api import ModelSerializer
 from mediation.cases.api.serializers import MemberSummarySerializer, UserSummarySerializer
 from mediation.members.models import Group, Member
 
@@ -71,7 +72,7 @@ def _absolute(context: Mapping[str, Any], name: str, pk: int) -> str:
 # --- Output: invoices -------------------------------------------------------------------------------
 
 
-class InvoiceSummarySerializer(serializers.ModelSerializer):
+class InvoiceSummarySerializer(ModelSerializer):
     """Another invoice named by this one: the invoice a credit note corrects, a credit note, a payment's invoice."""
 
     kind = InvoiceKindField(choices=Invoice.Kind.choices)
@@ -83,7 +84,7 @@ class InvoiceSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvoiceListSerializer(serializers.ModelSerializer):
+class InvoiceListSerializer(ModelSerializer):
     """A row of GET /api/v1/invoices/."""
 
     kind = InvoiceKindField(choices=Invoice.Kind.choices)
@@ -126,7 +127,7 @@ class InvoiceListSerializer(serializers.ModelSerializer):
         return invoice.is_overdue(self.context.get("today"))
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(ModelSerializer):
     class Meta:
         model = InvoiceLine
         fields = [
@@ -151,7 +152,7 @@ class VatLineSerializer(serializers.Serializer):
     vat_cents = serializers.IntegerField()
 
 
-class PaymentOfInvoiceSerializer(serializers.ModelSerializer):
+class PaymentOfInvoiceSerializer(ModelSerializer):
     method = MethodField(choices=Payment.Method.choices)
     method_label = serializers.CharField(source="get_method_display")
     recorded_by = UserSummarySerializer(allow_null=True)
@@ -263,7 +264,7 @@ class PriceGroupSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class PriceSerializer(serializers.ModelSerializer):
+class PriceSerializer(ModelSerializer):
     group = PriceGroupSerializer(allow_null=True, help_text="The group this price is for; null: the list price.")
 
     class Meta:
@@ -284,7 +285,7 @@ def current_prices(prices: Iterable[Price], on: datetime.date) -> list[Price]:
     return sorted(best.values(), key=lambda p: (p.group_id is not None, p.group.name if p.group else ""))
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(ModelSerializer):
     """A row of GET /api/v1/products/: the product with the prices in force today."""
 
     kind = ProductKindField(choices=Product.Kind.choices)
@@ -449,7 +450,7 @@ class CreditNoteInputSerializer(serializers.Serializer):
 # --- Input: products ----------------------------------------------------------------------------
 
 
-class ProductInputSerializer(serializers.ModelSerializer):
+class ProductInputSerializer(ModelSerializer):
     """POST /api/v1/products/ (code, name, kind required) and PATCH (any subset; code and kind never change)."""
 
     kind = ProductKindField(choices=Product.Kind.choices)

@@ -24,7 +24,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -50,7 +49,7 @@ from billing.api.filters import (
 )
 from billing.errors import BillingError
 from billing.models import Invoice, Payment, Product
-from core.api import FilterBackend, InvalidFilter
+from core.api import FilterBackend, InvalidFilter, NumberedPages
 
 # The codes of a refused operation that the invoice's current state explains (409); any other code is 400.
 CONFLICT_CODES = frozenset(
@@ -111,10 +110,8 @@ def _ordered(queryset: QuerySet[Any], request: Request, orderings: dict[str, Any
 # --- Shared pieces -------------------------------------------------------------------------------------
 
 
-class BillingPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class BillingPagination(NumberedPages):
+    pass
 
 
 class BillingAPIView(GenericAPIView):

@@ -1,5 +1,4 @@
-from rest_framework import serializers
-
+from core.api import ModelSerializer
 from firm.models import FirmProfile
 from firm.services import PROFILE_FIELDS
 from firm.validators import NORMALIZERS
@@ -8,7 +7,7 @@ from firm.validators import NORMALIZERS
 WRITABLE_FIELDS = tuple(name for name in PROFILE_FIELDS if name != "logo")
 
 
-class FirmProfileSerializer(serializers.ModelSerializer):
+class FirmProfileSerializer(ModelSerializer):
     """What GET /api/v1/firm/ returns."""
 
     class Meta:
@@ -17,7 +16,7 @@ class FirmProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FirmProfileUpdateSerializer(serializers.ModelSerializer):
+class FirmProfileUpdateSerializer(ModelSerializer):
     """What PATCH /api/v1/firm/ accepts: any subset of the profile, the logo aside."""
 
     class Meta:

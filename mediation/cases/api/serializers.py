@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
 from accounts.permissions import Perm, permissions_of
+from core.api import ModelSerializer
 from mediation.cases.models import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -27,6 +28,7 @@ from mediation.cases.models import (
     Subject,
 )
 from mediation.members.models import Member
+from mediation.reports.services import FIRST_YEAR
 
 CURRENCY = "EUR"
 
@@ -111,14 +113,14 @@ class UserSummarySerializer(serializers.Serializer):
         return user.get_full_name() or user.email
 
 
-class MemberSummarySerializer(serializers.ModelSerializer):
+class MemberSummarySerializer(ModelSerializer):
     class Meta:
         model = Member
         fields = ["id", "legal_name", "trade_name", "siren"]
         read_only_fields = fields
 
 
-class CaseListSerializer(serializers.ModelSerializer):
+class CaseListSerializer(ModelSerializer):
     """A row of GET /api/v1/cases/."""
 
     status = CaseStatusField(choices=Status.choices)
@@ -155,7 +157,7 @@ class CaseListSerializer(serializers.ModelSerializer):
     def get_currency(self, case: Case) -> str:
         return CURRENCY
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_days_left(self, case: Case) -> int | None:
         return case.days_left(self.context.get("today"))
 
@@ -206,7 +208,7 @@ class DeadlinesSerializer(serializers.Serializer):
     days_left = serializers.SerializerMethodField()
     urgency = serializers.SerializerMethodField()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_days_left(self, case: Case) -> int | None:
         return case.days_left(self.context.get("today"))
 
@@ -239,7 +241,7 @@ class DecisionsSerializer(serializers.Serializer):
     execution_check_on = serializers.DateField(allow_null=True)
 
 
-class CaseDetailSerializer(serializers.ModelSerializer):
+class CaseDetailSerializer(ModelSerializer):
     """GET /api/v1/cases/{key}/ and the answer of every action: the case as the staff case page shows it."""
 
     status = CaseStatusField(choices=Status.choices)
@@ -286,7 +288,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
         return allowed_actions(case, getattr(request, "user", None))
 
 
-class CaseEventSerializer(serializers.ModelSerializer):
+class CaseEventSerializer(ModelSerializer):
     by = UserSummarySerializer(allow_null=True)
 
     class Meta:
@@ -295,14 +297,14 @@ class CaseEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CaseMessageSerializer(serializers.ModelSerializer):
+class CaseMessageSerializer(ModelSerializer):
     class Meta:
         model = CaseMessage
         fields = ["id", "channel", "party", "author_name", "body", "created_at"]
         read_only_fields = fields
 
 
-class CaseDocumentSerializer(serializers.ModelSerializer):
+class CaseDocumentSerializer(ModelSerializer):
     kind = DocumentKindField(choices=CaseDocument.Kind.choices)
 
     class Meta:
@@ -314,6 +316,15 @@ class CaseDocumentSerializer(serializers.ModelSerializer):
 # --- Input ------------------------------------------------------------------------------------------
 
 
+def check_received_at(value: datetime.datetime | None) -> None:
+    """A letter received before consumer mediation began is a typing error: its year would be the reference's
+    (`0763-00001`) and, that far back, the local time has an offset in seconds that no client can read."""
+    if value is not None and timezone.localdate(value).year < FIRST_YEAR:
+        raise serializers.ValidationError(
+            _("La date de réception ne peut pas être antérieure au 1er janvier %(year)s.") % {"year": FIRST_YEAR}
+        )
+
+
 class PostalCaseInputSerializer(serializers.Serializer):
     """POST /api/v1/cases/: a request received by post, entered as a draft (documents, then submit)."""
 
@@ -323,10 +334,13 @@ class PostalCaseInputSerializer(serializers.Serializer):
     eligibility = EligibilitySerializer(required=False)
     dispute = DisputeSerializer(required=False)
     received_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="When the letter arrived; repeat it on submit."
+        required=False,
+        allow_null=True,
+        help_text="When the letter arrived (from 1 January 2016 to now); repeat it on submit.",
     )
 
     def validate_received_at(self, value: Any) -> Any:
+        check_received_at(value)
         if value is not None and value > timezone.now():
             raise serializers.ValidationError(_("La date de réception ne peut pas être dans le futur."))
         return value
@@ -350,7 +364,13 @@ class PostalCaseInputSerializer(serializers.Serializer):
 
 
 class SubmitInputSerializer(serializers.Serializer):
-    received_at = serializers.DateTimeField(required=False, allow_null=True)
+    received_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the letter arrived (from 1 January 2016 to now)."
+    )
+
+    def validate_received_at(self, value: Any) -> Any:
+        check_received_at(value)
+        return value
 
 
 class NoteInputSerializer(serializers.Serializer):

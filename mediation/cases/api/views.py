@@ -24,7 +24,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -34,7 +33,7 @@ from rest_framework.views import APIView
 from accounts.api.views import ErrorSerializer
 from accounts.models import User
 from accounts.permissions import HasPerm, Perm
-from core.api import FilterBackend, InvalidFilter
+from core.api import CursorPages, FilterBackend, InvalidFilter
 from mediation.cases import services
 from mediation.cases.api import serializers as s
 from mediation.cases.api.filters import CaseFilter, listed_cases
@@ -65,7 +64,7 @@ def _acting_user(request: Request) -> User:
 def case_by_key(key: str) -> Case:
     """The case a URL names by reference or by id; 404 for another firm's, an unknown one or an online draft."""
     cases = Case.objects.select_related("member", "assignee")
-    if key.isdigit() and len(key) < 19:
+    if key.isascii() and key.isdigit() and len(key) < 19:  # str.isdigit() is also true of "²"
         case = cases.filter(pk=int(key)).exclude(status=Status.DRAFT, source=Case.Source.ONLINE).first()
     else:
         case = cases.filter(reference=key[:20]).first()
@@ -110,12 +109,7 @@ class CaseAPIView(GenericAPIView):
 # --- List and postal filing ---------------------------------------------------------------------
 
 
-class CasePagination(CursorPagination):
-    """Cursor pages: stable under inserts, constant cost however deep the page."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class CasePagination(CursorPages):
     ordering = ("-received_at", "-id")
     ORDERINGS: dict[str, tuple[str, ...]] = {
         "received": ("-received_at", "-id"),

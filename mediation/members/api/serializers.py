@@ -2,25 +2,26 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api import ModelSerializer
 from mediation.members.models import Contact, Group, Member
 from mediation.members.services import MEMBER_FIELDS
 
 
-class GroupSummarySerializer(serializers.ModelSerializer):
+class GroupSummarySerializer(ModelSerializer):
     class Meta:
         model = Group
         fields = ["id", "name", "kind"]
         read_only_fields = fields
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ModelSerializer):
     class Meta:
         model = Contact
         fields = ["id", "roles", "first_name", "last_name", "email", "phone", "is_active"]
         read_only_fields = fields
 
 
-class MemberListSerializer(serializers.ModelSerializer):
+class MemberListSerializer(ModelSerializer):
     """A row of GET /api/v1/members/."""
 
     group = GroupSummarySerializer(allow_null=True)
@@ -43,7 +44,7 @@ class MemberListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(ModelSerializer):
     """GET /api/v1/members/{id}/: the whole record with its contacts."""
 
     group = GroupSummarySerializer(allow_null=True)
@@ -55,7 +56,7 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberInputSerializer(serializers.ModelSerializer):
+class MemberInputSerializer(ModelSerializer):
     """What POST accepts (legal_name and siren required) and PATCH accepts (any subset).
 
     Identifiers may be sent with spaces: the model compacts them, then checks

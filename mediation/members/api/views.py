@@ -9,7 +9,6 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.api.views import ErrorSerializer
 from accounts.models import User
 from accounts.permissions import HasPerm, Perm
-from core.api import InvalidFilter
+from core.api import InvalidFilter, NumberedPages
 from mediation.members import selectors, services
 from mediation.members.api.serializers import MemberInputSerializer, MemberListSerializer, MemberSerializer
 from mediation.members.forms import MemberFilterForm
@@ -38,10 +37,8 @@ def _validation_error(exc: DjangoValidationError) -> serializers.ValidationError
     return serializers.ValidationError(detail)
 
 
-class MemberPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class MemberPagination(NumberedPages):
+    pass
 
 
 def _permissions(request: Request) -> list[Any]:
@@ -71,6 +68,8 @@ FILTER_PARAMETERS = [
 
 
 class MemberListView(APIView):
+    pagination_class = MemberPagination  # read by drf-spectacular: the 200 is a page, not a bare array
+
     def get_permissions(self) -> list[Any]:
         return _permissions(self.request)
 
@@ -85,7 +84,7 @@ class MemberListView(APIView):
         form = MemberFilterForm(params)
         if not form.is_valid():
             raise InvalidFilter(form.errors.get_json_data())
-        paginator = MemberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.members(form.filters()), request, view=self)
         return paginator.get_paginated_response(MemberListSerializer(page, many=True).data)
 

@@ -251,6 +251,16 @@ def test_unknown_reference_and_online_draft_are_404(mediator, client_a):
     assert client_a.get(f"{API}99999999999999999999999/").status_code == 404
 
 
+@pytest.mark.parametrize("key", ["²", "١٢", "𝟙"])
+def test_non_ascii_digits_in_the_key_are_a_404_not_a_500(mediator, client_a, key):
+    # str.isdigit() is true of these, int() is not: the contract run got a 500 from "²".
+    assert client_a.get(f"{API}{key}/").status_code == 404
+    response = _post(client_a, f"{API}{key}/resume-mediation/", {"note": "Reprise."})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 # --- Postal filing -----------------------------------------------------------------------------------
 
 
@@ -304,6 +314,9 @@ def test_postal_filing_then_documents_then_submit(mediator, client_a, use_tenant
         ({"dispute": {"amount_cents": -5}}, "dispute"),
         ({"eligibility": {"complained_on": "10/01/2025"}}, "eligibility"),
         ({"received_at": "hier"}, "received_at"),
+        # Before consumer mediation began: the contract run sent year 763 (offset +00:09:21 in Paris' local time).
+        ({"received_at": "0763-03-01T04:05:03+00:00"}, "received_at"),
+        ({"received_at": "2015-12-31T22:00:00+00:00"}, "received_at"),
         ({"business_name": ""}, "business_name"),
     ],
 )
@@ -315,6 +328,19 @@ def test_postal_filing_with_bad_input_is_a_400(mediator, client_a, use_tenant, o
     assert field in response.json()["detail"]
     use_tenant("alpha")
     assert not Case.objects.exists()
+
+
+def test_submit_with_a_receipt_before_2016_is_a_400_and_the_draft_stays(mediator, client_a, use_tenant):
+    draft = draft_case()
+    Case.objects.filter(pk=draft.pk).update(source=Case.Source.POSTAL)  # a postal draft is reachable by its id
+
+    response = _post(client_a, f"{API}{draft.pk}/submit/", {"received_at": "0763-03-01T04:05:03+00:00"})
+
+    assert response.status_code == 400
+    assert "received_at" in response.json()["detail"]
+    use_tenant("alpha")
+    draft.refresh_from_db()
+    assert (draft.status, draft.reference) == (Status.DRAFT, None)
 
 
 def test_upload_that_is_not_a_pdf_or_image_is_a_400_invalid_document(mediator, client_a, use_tenant):
@@ -463,10 +489,10 @@ def test_case_officer_cannot_take_a_mediators_decision(tenant_a, client_a, offic
     assert _post(client_a, f"{API}{case.reference}/request-documents/", {"what": "RIB"}).status_code == 200
 
 
-def test_anonymous_gets_a_403_with_a_code(tenant_a, client_a):
+def test_anonymous_gets_a_401_with_a_code(tenant_a, client_a):
     response = client_a.get(API)
 
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
 
 
