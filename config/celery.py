@@ -13,11 +13,17 @@ from celery.signals import task_prerun
 from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp
 
+from core.observability import connect_celery
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = CeleryApp("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Tasks carry the publishing request's id (X-Request-ID) into worker logs; workers count tasks by state
+# for Prometheus and keep settings.LOGGING (JSON in production) instead of Celery's log format.
+connect_celery()
 
 app.conf.beat_schedule = {
     "fan-out-tenant-heartbeat": {
@@ -71,6 +77,18 @@ app.conf.beat_schedule = {
         "task": "core.tasks.fan_out",
         "schedule": crontab(hour=6, minute=15),
         "args": ("mediation.compliance.dysfunction_tasks.daily_dysfunction_watch",),
+    },
+    # Every minute, every firm: webhook deliveries whose attempt is due (retries, and what a lost task left).
+    "fan-out-webhook-deliveries": {
+        "task": "core.tasks.fan_out",
+        "schedule": 60.0,
+        "args": ("integrations.tasks.send_due_deliveries",),
+    },
+    # Each night, every firm's API idempotency keys older than 24 hours are forgotten (core.idempotency).
+    "fan-out-idempotency-purge": {
+        "task": "core.tasks.fan_out",
+        "schedule": crontab(hour=3, minute=30),
+        "args": ("core.tasks.purge_idempotency_keys",),
     },
     "refill-tenant-pool": {
         "task": "tenants.tasks.refill_tenant_pool",

@@ -91,12 +91,14 @@ TENANT_APPS = [
     "mediation.compliance",
     "billing",
     "public_site",
+    "integrations",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Tenant"
 # `SET search_path` once per connection and tenant switch, not before every query (it doubled the round
-# trips of a request). Needs session-level pooling, not PgBouncer's transaction mode (docs/foundation.md).
+# trips of a request). Needs a connection that keeps its session: direct, or PgBouncer in session mode.
+# PgBouncer's transaction mode is unsafe with either value (docs/scaling.md, tests/infra/test_pgbouncer.py).
 TENANT_LIMIT_SET_CALLS = env.bool("TENANT_LIMIT_SET_CALLS", default=True)
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
@@ -104,6 +106,11 @@ ROOT_URLCONF = "config.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 
 MIDDLEWARE = [
+    # First: the request id (X-Request-ID, logs, Sentry tag) and the access log line, for every request.
+    "core.request_id.RequestIdMiddleware",
+    # Counts requests by view (route name) and answers /metrics before tenant resolution and before the
+    # HTTPS redirect (in-cluster scrapes are plain HTTP); docs/observability.md.
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files and /health/ need no tenant: they answer before tenant
     # resolution touches the database (probes send no tenant host and must get
@@ -127,6 +134,8 @@ MIDDLEWARE = [
     "accounts.middleware.RequireMfaMiddleware",
     # Ends a platform support session when its grant expires or is revoked (tenants.support).
     "accounts.middleware.SupportSessionMiddleware",
+    # Last: it replays an API POST's kept answer, after every check above has run on the retry too.
+    "core.idempotency.IdempotencyMiddleware",
 ]
 
 TEMPLATES = [
@@ -177,6 +186,22 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", **_cache_common}}
+
+# --- Rate limits (core.throttle; docs/rate_limits.md) ------------------------
+# Counted in the cache: use Redis in production (a locmem cache counts per process).
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+# Proxies in front of Django that append to X-Forwarded-For (0: trust REMOTE_ADDR only). Production runs
+# behind one (an ingress or load balancer: SECURE_PROXY_SSL_HEADER below assumes it too).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# "N/period" (s, m, h, d; "5/15m" = 5 per 15 minutes); an empty value switches a scope off.
+PUBLIC_RATE_LIMITS = {
+    "public_filing": env.str("RATE_PUBLIC_FILING", default="30/m") or None,
+    "public_filing_resume": env.str("RATE_PUBLIC_FILING_RESUME", default="30/h") or None,
+    "public_party_login": env.str("RATE_PUBLIC_PARTY_LOGIN", default="10/10m") or None,
+    "public_lookup": env.str("RATE_PUBLIC_LOOKUP", default="60/m") or None,
+    "public_badge": env.str("RATE_PUBLIC_BADGE", default="300/m") or None,
+    "public_joining": env.str("RATE_PUBLIC_JOINING", default="30/m") or None,
+}
 
 # --- Accounts (django-allauth, per tenant) ----------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -257,9 +282,17 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # The token first: its `WWW-Authenticate` challenge makes an unauthenticated call a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_METADATA_CLASS": "core.api_metadata.ApiMetadata",
+    # Per token (or session user, or IP for anonymous calls); read at import time by DRF's APIView.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttle.ApiTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env.str("RATE_API", default="1000/h") or None},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mediation platform API",
@@ -269,11 +302,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`: each keeps its own, stable enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "MemberStatusEnum": "mediation.members.models.Member.Status",
+        "MembershipTermStatusEnum": "mediation.members.api.filters.TermStatus.CHOICES",
+        "AnnualReportStatusEnum": "mediation.reports.api.serializers.REPORT_STATUSES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.add_shared_api_behaviour",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "redis://127.0.0.1:6379/0")
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+# Redis (or Valkey) brokers keep the results too; RabbitMQ has no result store: REDIS_URL if set, else rpc://.
+_BROKER_KEEPS_RESULTS = CELERY_BROKER_URL.startswith(("redis://", "rediss://", "valkey://", "unix://"))
+CELERY_RESULT_BACKEND = env.str(
+    "CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL if _BROKER_KEEPS_RESULTS else (REDIS_URL or "rpc://")
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -299,31 +346,29 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-# --- Logging: every line carries the tenant schema -------------------------
+# --- Logging: JSON in production, text in development; tenant, request id, user on every line ----------
+from core.logging import build_logging  # noqa: E402 (imports no Django model)
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"tenant": {"()": "core.logging.TenantSchemaFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(schema)s] %(name)s: %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["tenant"]},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    },
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+LOGGING = build_logging(format=LOG_FORMAT, level=LOG_LEVEL)
+
+# --- Metrics (core.metrics, docs/observability.md) ---------------------------
+# Set in production: /metrics then answers only `Authorization: Bearer <METRICS_TOKEN>` (on any host);
+# unset, it answers on the platform host only. Anything else gets a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Seconds each process keeps the webhook-outbox count (one query per 200 firm schemas).
+METRICS_OUTBOX_CACHE_SECONDS = env.int("METRICS_OUTBOX_CACHE_SECONDS", default=30)
+# Extra Celery queues whose length /metrics reports (the default queue is always reported).
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=[])
 
 # --- Sentry: only when a DSN is given --------------------------------------
+# Release: SENTRY_RELEASE, else GIT_SHA (the image's commit); tags: tenant, request_id.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     from core.observability import init_sentry
 
-    init_sentry(dsn=SENTRY_DSN, environment=DJANGO_ENV, release=env.str("RELEASE", default=""))
+    init_sentry(dsn=SENTRY_DSN, environment=DJANGO_ENV)
 HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
 # Spare firm schemas kept ready for instant signups (tenants.provisioning).
 TENANT_POOL_SIZE = env.int("TENANT_POOL_SIZE", default=2)
@@ -343,3 +388,9 @@ PLATFORM_STRIPE_WEBHOOK_SECRET = env.str("PLATFORM_STRIPE_WEBHOOK_SECRET", defau
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+
+# --- Outgoing webhooks (integrations) ---------------------------------------
+# In production a firm's webhook URL must not point into our own network (SSRF): loopback, private,
+# link-local and reserved addresses are refused unless this is set. Development and tests post to localhost.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=not PRODUCTION)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
