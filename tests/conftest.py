@@ -156,13 +156,23 @@ def database_url_for_current_test_db() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
+def celery_worker_extra_env() -> dict[str, str]:
+    """Extra environment for `celery_worker_process` (none here; a module may override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(
+    django_db_setup: Any, django_db_blocker: Any, celery_worker_extra_env: dict[str, str]
+) -> Iterator[Any]:
     """A real `celery worker` process on the configured broker and the test database, for one test.
 
     Not kept for the session: a worker left running would take the tasks that
     later tests queue (their e-mails after commit) and write to the database
     while those tests tear down (a flush deadlocking with it). Tasks queued
-    earlier and never run are purged first, for the same reason.
+    earlier and never run are purged first, for the same reason. A test module
+    overriding `celery_worker_extra_env` gives the worker more variables (the
+    browser journeys: a shared e-mail folder and MEDIA_ROOT).
     """
     import os
     import subprocess
@@ -173,7 +183,12 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
     from config.celery import app
 
     with django_db_blocker.unblock():
-        env = {**os.environ, "DATABASE_URL": database_url_for_current_test_db(), "TESTING": "1"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_current_test_db(),
+            "TESTING": "1",
+            **celery_worker_extra_env,
+        }
     app.control.purge()
     proc = subprocess.Popen(
         [
