@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 import django_filters
-from django.db.models import F, Q, QuerySet
-from django.db.models.expressions import OrderBy
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from billing import selectors
@@ -16,9 +19,9 @@ YES_NO = [("true", _("oui")), ("false", _("non"))]
 
 
 def listed_invoices() -> QuerySet[Invoice]:
-    """Invoices and credit notes with what a row shows (member joined) and their balance, in one query."""
+    """Invoices and credit notes with what a row shows (member joined), their balance and sort keys, in one query."""
     return Invoice.objects.select_related("member", "credited_invoice").annotate(
-        balance=F("gross_cents") - F("paid_cents") - F("credited_cents")
+        balance=F("gross_cents") - F("paid_cents") - F("credited_cents"), **INVOICE_SORT_KEYS
     )
 
 
@@ -28,39 +31,59 @@ def listed_payments() -> QuerySet[Payment]:
 
 def listed_products() -> QuerySet[Product]:
     """Products with every price (and its group) prefetched: the current prices are picked in Python."""
-    return selectors.products().order_by("kind", "name", "pk")
+    return selectors.products().order_by(*PRODUCT_ORDERING)
 
 
 # --- Orderings (the `ordering` parameter): a name → the ORDER BY it means, ties broken by id ---------------
+#
+# The lists are cursor pages (`core.api.KeysetPages`): a page starts right after the previous page's last
+# row, compared on every field of the ordering, so each field must be non-null. The nullable columns
+# (a draft has no number, no issue date, no due date) are sorted through `INVOICE_SORT_KEYS`: a Coalesce with
+# a date past (or before) every real one puts the drafts where NULLS FIRST / NULLS LAST put them.
+
+FAR_FUTURE = datetime.date(9999, 12, 31)
+FAR_PAST = datetime.date(1, 1, 1)
+FAR_FUTURE_AT = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
+
+INVOICE_SORT_KEYS: dict[str, Any] = {
+    "sort_issue_date": Coalesce("issue_date", Value(FAR_FUTURE)),  # drafts after every issued invoice
+    "sort_issued_at": Coalesce("issued_at", Value(FAR_FUTURE_AT)),
+    "sort_due_last": Coalesce("due_date", Value(FAR_FUTURE)),  # no due date: last in ascending order
+    "sort_due_first": Coalesce("due_date", Value(FAR_PAST)),  # … and last in descending order
+    "sort_unnumbered": Case(When(number__isnull=True, then=Value(1)), default=Value(0)),  # drafts after
+    "sort_number": Coalesce("number", Value("")),
+    "sort_member": F("member__legal_name"),
+}
 
 
-def _ordering(*fields: OrderBy | str) -> tuple[OrderBy | str, ...]:
+def _ordering(*fields: str) -> tuple[str, ...]:
     return (*fields, "-pk")
 
 
-INVOICE_ORDERINGS: dict[str, tuple[OrderBy | str, ...]] = {
+INVOICE_ORDERINGS: dict[str, tuple[str, ...]] = {
     # Drafts (no issue date yet) first, then the newest issued.
-    "-issue_date": _ordering(F("issue_date").desc(nulls_first=True), F("issued_at").desc(nulls_first=True)),
-    "issue_date": _ordering(F("issue_date").asc(nulls_last=True), F("issued_at").asc(nulls_last=True)),
-    "due_date": _ordering(F("due_date").asc(nulls_last=True)),
-    "-due_date": _ordering(F("due_date").desc(nulls_last=True)),
-    "number": _ordering(F("number").asc(nulls_last=True)),
-    "-number": _ordering(F("number").desc(nulls_last=True)),
+    "-issue_date": _ordering("-sort_issue_date", "-sort_issued_at"),
+    "issue_date": _ordering("sort_issue_date", "sort_issued_at"),
+    "due_date": _ordering("sort_due_last"),
+    "-due_date": _ordering("-sort_due_first"),
+    "number": _ordering("sort_unnumbered", "sort_number"),
+    "-number": _ordering("sort_unnumbered", "-sort_number"),
     "gross_cents": _ordering("gross_cents"),
     "-gross_cents": _ordering("-gross_cents"),
     "balance_cents": _ordering("balance"),
     "-balance_cents": _ordering("-balance"),
-    "member": _ordering("member__legal_name"),
+    "member": _ordering("sort_member"),
 }
 DEFAULT_INVOICE_ORDERING = "-issue_date"
 
-PAYMENT_ORDERINGS: dict[str, tuple[OrderBy | str, ...]] = {
+PAYMENT_ORDERINGS: dict[str, tuple[str, ...]] = {
     "-received_on": _ordering("-received_on"),
     "received_on": _ordering("received_on"),
     "-amount_cents": _ordering("-amount_cents"),
     "amount_cents": _ordering("amount_cents"),
 }
 DEFAULT_PAYMENT_ORDERING = "-received_on"
+PRODUCT_ORDERING = ("kind", "name", "pk")
 
 
 # --- Filter sets ---------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from billing.api.filters import (
     DEFAULT_PAYMENT_ORDERING,
     INVOICE_ORDERINGS,
     PAYMENT_ORDERINGS,
+    PRODUCT_ORDERING,
     InvoiceFilter,
     PaymentFilter,
     ProductFilter,
@@ -49,7 +50,7 @@ from billing.api.filters import (
 )
 from billing.errors import BillingError
 from billing.models import Invoice, Payment, Product
-from core.api import FilterBackend, InvalidFilter, NumberedPages
+from core.api import FilterBackend, KeysetPages
 
 # The codes of a refused operation that the invoice's current state explains (409); any other code is 400.
 CONFLICT_CODES = frozenset(
@@ -100,18 +101,21 @@ def _context(request: Request) -> dict[str, Any]:
     return {"request": request, "today": timezone.localdate()}
 
 
-def _ordered(queryset: QuerySet[Any], request: Request, orderings: dict[str, Any], default: str) -> QuerySet[Any]:
-    name = request.query_params.get("ordering") or default
-    if name not in orderings:
-        raise InvalidFilter({"ordering": [f"{name!r}: {', '.join(orderings)}."]})
-    return queryset.order_by(*orderings[name])
-
-
 # --- Shared pieces -------------------------------------------------------------------------------------
 
 
-class BillingPagination(NumberedPages):
-    pass
+class InvoicePagination(KeysetPages):
+    orderings = INVOICE_ORDERINGS
+    default_ordering = DEFAULT_INVOICE_ORDERING
+
+
+class PaymentPagination(KeysetPages):
+    orderings = PAYMENT_ORDERINGS
+    default_ordering = DEFAULT_PAYMENT_ORDERING
+
+
+class ProductPagination(KeysetPages):
+    ordering = PRODUCT_ORDERING
 
 
 class BillingAPIView(GenericAPIView):
@@ -191,7 +195,7 @@ def _current_lines(invoice: Invoice) -> list[dict[str, Any]]:
 
 class InvoiceListView(BillingAPIView):
     serializer_class = s.InvoiceListSerializer
-    pagination_class = BillingPagination
+    pagination_class = InvoicePagination
     filter_backends = [FilterBackend]
     filterset_class = InvoiceFilter
 
@@ -202,12 +206,10 @@ class InvoiceListView(BillingAPIView):
         parameters=[_ordering_parameter(INVOICE_ORDERINGS, DEFAULT_INVOICE_ORDERING)],
         responses={200: s.InvoiceListSerializer(many=True), **_errors(400, 403)},
         operation_id="invoices_list",
-        description="Invoices, credit notes and drafts, filtered, in pages of 50 (page_size up to 200).",
+        description="Invoices, credit notes and drafts, filtered, in cursor pages of 50 (page_size up to 200).",
     )
     def get(self, request: Request) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        queryset = _ordered(queryset, request, INVOICE_ORDERINGS, DEFAULT_INVOICE_ORDERING)
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(s.InvoiceListSerializer(page, many=True, context=_context(request)).data)
 
     @extend_schema(
@@ -431,7 +433,7 @@ class InvoiceCreditNotesView(BillingAPIView):
 
 class PaymentListView(BillingAPIView):
     serializer_class = s.PaymentSerializer
-    pagination_class = BillingPagination
+    pagination_class = PaymentPagination
     filter_backends = [FilterBackend]
     filterset_class = PaymentFilter
 
@@ -442,12 +444,12 @@ class PaymentListView(BillingAPIView):
         parameters=[_ordering_parameter(PAYMENT_ORDERINGS, DEFAULT_PAYMENT_ORDERING)],
         responses={200: s.PaymentSerializer(many=True), **_errors(400, 403)},
         operation_id="payments_list",
-        description="Every payment received (card, SEPA, transfer, cheque…), in pages of 50 (page_size up to 200).",
+        description=(
+            "Every payment received (card, SEPA, transfer, cheque…), in cursor pages of 50 (page_size up to 200)."
+        ),
     )
     def get(self, request: Request) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        queryset = _ordered(queryset, request, PAYMENT_ORDERINGS, DEFAULT_PAYMENT_ORDERING)
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(s.PaymentSerializer(page, many=True).data)
 
 
@@ -467,7 +469,7 @@ def _product_detail(product: Product, request: Request) -> dict[str, Any]:
 
 class ProductListView(BillingAPIView):
     serializer_class = s.ProductSerializer
-    pagination_class = BillingPagination
+    pagination_class = ProductPagination
     filter_backends = [FilterBackend]
     filterset_class = ProductFilter
 
@@ -477,7 +479,10 @@ class ProductListView(BillingAPIView):
     @extend_schema(
         responses={200: s.ProductSerializer(many=True), **_errors(400, 403)},
         operation_id="products_list",
-        description="The catalogue with each product's prices in force today (list price, then group prices).",
+        description=(
+            "The catalogue with each product's prices in force today (list price, then group prices), by kind "
+            "then name, in cursor pages of 50 (page_size up to 200)."
+        ),
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

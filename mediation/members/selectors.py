@@ -185,13 +185,20 @@ def _after(names: list[str], key: list[Any], *, descending: bool) -> Any:
 
 
 def member_page(
-    filters: MemberFilters | None = None, *, cursor: str = "", page: str | int | None = None, size: int = 50
+    filters: MemberFilters | None = None,
+    *,
+    cursor: str = "",
+    page: str | int | None = None,
+    size: int = 50,
+    fall_back: bool = True,
 ) -> MemberPage:
     """A page of `members(filters)` by keyset: deep pages cost what the first one costs.
 
     `cursor` comes from a previous page's next/previous link (opaque, signed, bound to the sort);
     without one, `page` (old `?page=N` links) is served by OFFSET once, the links it gives are cursors.
-    One query for the rows, a second only when a stale cursor lands past either end.
+    One query for the rows, a second only when a stale cursor lands past either end (the staff page
+    then shows the last or first page; `fall_back=False`, for the API, answers the empty page instead:
+    a client walking the list must not see rows twice).
     """
     filters = filters or MemberFilters()
     sort = _sort_of(filters)
@@ -206,7 +213,7 @@ def member_page(
         return _assemble(sort, names, rows, size, forward=True, more_before=offset > 0)
     direction, key = decoded
     result = _page(queryset, sort, names, descending, direction, key, size)
-    if not result.object_list and key is not None:
+    if not result.object_list and key is not None and fall_back:
         # The rows around a stale cursor were deleted: show the last (or the first) page instead.
         fallback = "prev" if direction == "next" else "next"
         return _page(queryset, sort, names, descending, fallback, None, size)
@@ -254,6 +261,12 @@ def _assemble(
         previous_cursor=_cursor(sort, "prev", _key_of(rows[0], names)) if has_previous and rows else "",
         last_cursor=_cursor(sort, "prev", None) if has_next else "",
     )
+
+
+def cursor_is_valid(cursor: str, *, sort: str = DEFAULT_SORT) -> bool:
+    """Whether `cursor` is a next/previous link of this list for `sort` (the API refuses any other one,
+    where `member_page` would quietly start over at the first page)."""
+    return _decode(cursor, sort if sort in SORTS else DEFAULT_SORT) is not None
 
 
 def page_cursor(*, member: Member, sort: str = DEFAULT_SORT) -> str:

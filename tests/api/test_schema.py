@@ -155,6 +155,17 @@ def test_paginated_lists_are_documented_as_pages(tenant_a):
     assert members == {"$ref": "#/components/schemas/PaginatedMemberListList"}
 
 
+def test_every_list_is_documented_as_cursor_pages(tenant_a):
+    generated = schema("config.urls_tenant")
+    components = generated["components"]["schemas"]
+    for url in ("/api/v1/members/", "/api/v1/invoices/", "/api/v1/payments/", "/api/v1/products/", "/api/v1/cases/"):
+        operation = generated["paths"][url]["get"]
+        page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert set(components[page]["properties"]) == {"next", "previous", "results"}, url
+        parameters = {parameter["name"] for parameter in operation["parameters"]}
+        assert {"cursor", "page_size"} <= parameters and "page" not in parameters, url
+
+
 def test_every_post_documents_the_refused_idempotency_key(tenant_a):
     for url, operations in schema("config.urls_tenant")["paths"].items():
         if "post" in operations:

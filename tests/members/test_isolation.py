@@ -44,7 +44,7 @@ def test_alpha_member_is_not_reachable_by_id_on_beta(alpha_member, beta_admin, c
 def test_alpha_member_is_absent_from_beta_lists_api_and_exports(alpha_member, beta_admin, client_b):
     assert "Secret Alpha" not in client_b.get("/staff/adherents/").content.decode()
     assert "Groupement Alpha" not in client_b.get("/staff/adherents/groupements/").content.decode()
-    assert client_b.get("/api/v1/members/").json()["count"] == 0
+    assert client_b.get("/api/v1/members/").json() == {"next": None, "previous": None, "results": []}
     raw = b"".join(client_b.get("/staff/adherents/export.csv").streaming_content).decode("utf-8-sig")
     assert len(list(csv.reader(io.StringIO(raw), delimiter=";"))) == 1  # the header only
     xlsx = b"".join(client_b.get("/staff/adherents/export.xlsx").streaming_content)

@@ -8,16 +8,17 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import pagination, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.api.views import ErrorSerializer
 from accounts.models import User
 from accounts.permissions import HasPerm, Perm
-from core.api import InvalidFilter, NumberedPages
+from core.api import CursorPages, InvalidFilter
 from mediation.members import selectors, services
 from mediation.members.api.serializers import MemberInputSerializer, MemberListSerializer, MemberSerializer
 from mediation.members.forms import MemberFilterForm
@@ -37,8 +38,50 @@ def _validation_error(exc: DjangoValidationError) -> serializers.ValidationError
     return serializers.ValidationError(detail)
 
 
-class MemberPagination(NumberedPages):
-    pass
+class MemberPagination(pagination.BasePagination):
+    """Cursor pages of the members list, served by the staff list's keyset pager (`selectors.member_page`).
+
+    `{"next", "previous", "results"}`: the links are absolute URLs keeping the other query parameters, with a
+    signed cursor bound to the `sort`; one that does not decode (or was made for another sort) is a 400
+    `invalid_filter`. `page_size` up to 200 (default 50), a wrong one gives the default like the other lists.
+    """
+
+    cursor_query_param = CursorPages.cursor_query_param
+    page_size_query_param = CursorPages.page_size_query_param
+    page_size = CursorPages.page_size
+    max_page_size = CursorPages.max_page_size
+
+    def __init__(self) -> None:
+        self.page: selectors.MemberPage | None = None
+        self.base_url = ""
+
+    def paginate_members(self, request: Request, filters: selectors.MemberFilters) -> list[Member]:
+        cursor = request.query_params.get(self.cursor_query_param, "")
+        if cursor and not selectors.cursor_is_valid(cursor, sort=filters.sort):
+            raise InvalidFilter({self.cursor_query_param: [str(CursorPages.invalid_cursor_message)]})
+        self.base_url = request.build_absolute_uri()
+        size = CursorPages().get_page_size(request) or CursorPages.page_size
+        self.page = selectors.member_page(filters, cursor=cursor, size=size, fall_back=False)
+        return self.page.object_list
+
+    def _link(self, cursor: str) -> str | None:
+        return replace_query_param(self.base_url, self.cursor_query_param, cursor) if cursor else None
+
+    def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None  # paginate_members ran first
+        return Response(
+            {
+                "next": self._link(self.page.next_cursor),
+                "previous": self._link(self.page.previous_cursor),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return CursorPages().get_paginated_response_schema(schema)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return CursorPages().get_schema_operation_parameters(view)
 
 
 def _permissions(request: Request) -> list[Any]:
@@ -77,6 +120,10 @@ class MemberListView(APIView):
         parameters=FILTER_PARAMETERS,
         responses={200: MemberListSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer},
         operation_id="members_list",
+        description=(
+            "Members, filtered and sorted, in cursor pages of 50 (page_size up to 200): follow `next` as it is; "
+            "a cursor is bound to its `sort`."
+        ),
     )
     def get(self, request: Request) -> Response:
         params = request.query_params.copy()
@@ -85,7 +132,7 @@ class MemberListView(APIView):
         if not form.is_valid():
             raise InvalidFilter(form.errors.get_json_data())
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.members(form.filters()), request, view=self)
+        page = paginator.paginate_members(request, form.filters())
         return paginator.get_paginated_response(MemberListSerializer(page, many=True).data)
 
     @extend_schema(

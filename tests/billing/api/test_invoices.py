@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing import services
+from billing.api.filters import INVOICE_ORDERINGS
 from billing.models import Invoice, InvoiceLine, Product
 from core.models import AuditEntry
 from firm.models import FirmProfile
@@ -360,14 +363,112 @@ def test_the_list_is_ordered_and_paginated(ledger, client_a):
     by_gross = client_a.get(INVOICES, {"ordering": "-gross_cents"}).json()["results"]
     by_number = [row["number"] for row in client_a.get(INVOICES, {"ordering": "number"}).json()["results"]]
     first = client_a.get(INVOICES, {"page_size": 2}).json()
-    third = client_a.get(INVOICES, {"page_size": 2, "page": 3}).json()
+    second = client_a.get(first["next"]).json()
+    third = client_a.get(second["next"]).json()
 
     assert [row["gross_cents"] for row in by_gross] == sorted((row["gross_cents"] for row in by_gross), reverse=True)
     assert by_number[-1] is None  # the draft, unnumbered, last
     assert by_number[:-1] == sorted(by_number[:-1])
     assert client_a.get(INVOICES).json()["results"][0]["id"] == ledger["draft"].pk  # default: drafts, then newest
-    assert first["count"] == 5 and len(first["results"]) == 2 and first["next"]
-    assert len(third["results"]) == 1 and third["next"] is None
+    assert set(first) == {"next", "previous", "results"} and first["previous"] is None
+    assert len(first["results"]) == 2 and first["next"].startswith("http://") and "page_size=2" in first["next"]
+    assert len(third["results"]) == 1 and third["next"] is None and third["previous"]
+
+
+# The documented meaning of each `ordering` (NULLS FIRST/LAST as the API promises), as an oracle.
+DOCUMENTED_ORDERINGS: dict[str, tuple[Any, ...]] = {
+    "-issue_date": (F("issue_date").desc(nulls_first=True), F("issued_at").desc(nulls_first=True), "-pk"),
+    "issue_date": (F("issue_date").asc(nulls_last=True), F("issued_at").asc(nulls_last=True), "-pk"),
+    "due_date": (F("due_date").asc(nulls_last=True), "-pk"),
+    "-due_date": (F("due_date").desc(nulls_last=True), "-pk"),
+    "number": (F("number").asc(nulls_last=True), "-pk"),
+    "-number": (F("number").desc(nulls_last=True), "-pk"),
+    "gross_cents": ("gross_cents", "-pk"),
+    "-gross_cents": ("-gross_cents", "-pk"),
+    "balance_cents": (F("gross_cents") - F("paid_cents") - F("credited_cents"), "-pk"),
+    "-balance_cents": ((F("gross_cents") - F("paid_cents") - F("credited_cents")).desc(), "-pk"),
+    "member": ("member__legal_name", "-pk"),
+}
+
+
+def _walk(client: Any, url: str, params: dict[str, Any], link: str = "next") -> tuple[list[int], Any]:
+    """The ids of every row met following `link` from the first answer, and the last answer."""
+    body = client.get(url, params).json()
+    ids = [row["id"] for row in body["results"]]
+    while body[link] is not None:
+        body = client.get(body[link]).json()
+        ids += [row["id"] for row in body["results"]]
+    return ids, body
+
+
+@pytest.fixture
+def many_invoices(ledger, finance, member):
+    """The ledger plus two more drafts and three more invoices of the same amount, issued the same day."""
+    services.create_draft(by=finance, member=member, lines=[LINE])
+    services.create_draft(by=finance, member=member, lines=[LINE])
+    for _ in range(3):
+        issued_invoice(by=finance, member=member)
+    return ledger
+
+
+def test_the_oracle_covers_every_ordering_the_api_offers():
+    assert set(DOCUMENTED_ORDERINGS) == set(INVOICE_ORDERINGS)
+
+
+@pytest.mark.parametrize("ordering", list(INVOICE_ORDERINGS))
+def test_walking_the_pages_gives_every_invoice_once_in_order_both_ways(many_invoices, client_a, ordering):
+    expected = list(Invoice.objects.order_by(*DOCUMENTED_ORDERINGS[ordering]).values_list("pk", flat=True))
+
+    forward, last = _walk(client_a, INVOICES, {"ordering": ordering, "page_size": 2})
+    backward, first = _walk(client_a, last["previous"], {}, link="previous")
+
+    assert len(expected) == 10
+    assert forward == expected
+    # From the last page back to the first: every other page in reverse order, each page in list order.
+    pages = [expected[index : index + 2] for index in range(0, 10, 2)]
+    assert backward == [pk for page in reversed(pages[:-1]) for pk in page]
+    assert first["previous"] is None
+
+
+def test_a_page_larger_than_the_ties_and_filters_kept_across_pages(many_invoices, member, client_a):
+    expected = list(
+        Invoice.objects.filter(member=member)
+        .order_by(*DOCUMENTED_ORDERINGS["-gross_cents"])
+        .values_list("pk", flat=True)
+    )
+
+    ids, _last = _walk(client_a, INVOICES, {"member": member.pk, "ordering": "-gross_cents", "page_size": 3})
+
+    assert ids == expected and len(ids) == 8
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!",
+        base64.b64encode(b"p=not json").decode(),
+        base64.b64encode(b'p=["2026-01-01",1]').decode(),  # the default ordering has three fields
+        base64.b64encode(b'p=["hier","2026-01-01T00:00:00+00:00",1]').decode(),
+        base64.b64encode(b'p=[1,"x",null]').decode(),
+        base64.b64encode(b'p={"a":1}').decode(),
+    ],
+)
+def test_a_cursor_that_does_not_decode_is_a_400(ledger, client_a, cursor):
+    response = client_a.get(INVOICES, {"cursor": cursor})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_filter" and "cursor" in response.json()["detail"]
+
+
+def test_a_deep_page_costs_the_queries_of_the_first(many_invoices, client_a):
+    _ids, last = _walk(client_a, INVOICES, {"page_size": 2})
+    with CaptureQueriesContext(connection) as first_page:
+        assert client_a.get(INVOICES, {"page_size": 2}).status_code == 200
+    with CaptureQueriesContext(connection) as deep_page:
+        deep = client_a.get(last["previous"])
+
+    assert deep.status_code == 200 and len(deep.json()["results"]) == 2
+    assert len(deep_page.captured_queries) == len(first_page.captured_queries)
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,21 @@ def test_the_catalogue_lists_each_products_prices_in_force_today(catalogue, clie
     assert client_a.get(PRODUCTS, {"kind": "service"}).json()["code"] == "invalid_filter"
 
 
+def test_walking_the_catalogue_pages_gives_every_product_once_by_kind_then_name(finance, client_a):
+    for index in range(7):
+        product = Product(code=f"p{index}", name=f"Produit {index % 3}", kind=["option", "case_fee"][index % 2])
+        services.save_product(by=finance, product=product)
+    expected = list(Product.objects.order_by("kind", "name", "pk").values_list("code", flat=True))
+
+    body = client_a.get(PRODUCTS, {"page_size": 3}).json()
+    codes = [row["code"] for row in body["results"]]
+    while body["next"]:
+        body = client_a.get(body["next"]).json()
+        codes += [row["code"] for row in body["results"]]
+
+    assert len(expected) == 7 and codes == expected
+
+
 def test_the_product_detail_has_every_price(catalogue, client_a):
     body = client_a.get(f"{PRODUCTS}{catalogue['fee'].pk}/").json()
 

@@ -124,6 +124,36 @@ def test_the_payments_list_filters_by_date_method_and_member(finance, member, cl
     assert client_a.get(PAYMENTS, {"received_from": "lundi"}).status_code == 400
 
 
+@pytest.mark.parametrize("ordering", ["-received_on", "received_on", "-amount_cents", "amount_cents"])
+def test_walking_the_payment_pages_gives_every_payment_once_in_order(finance, member, client_a, ordering):
+    today = timezone.localdate()
+    for index in range(3):
+        invoice = issued_invoice(by=finance, member=member)
+        for day in (0, 0, 5):  # two on the same day, of the same amount
+            services.record_payment(
+                by=finance,
+                invoice=invoice,
+                amount_cents=1_000 + 500 * (day + index % 2),
+                method="transfer",
+                received_on=today - datetime.timedelta(days=day),
+            )
+    expected = list(Payment.objects.order_by(ordering, "-pk").values_list("pk", flat=True))
+
+    body = client_a.get(PAYMENTS, {"ordering": ordering, "page_size": 2}).json()
+    ids = [row["id"] for row in body["results"]]
+    while body["next"]:
+        body = client_a.get(body["next"]).json()
+        ids += [row["id"] for row in body["results"]]
+
+    assert len(expected) == 9 and ids == expected
+
+
+def test_a_payments_cursor_that_does_not_decode_is_a_400(finance, client_a):
+    response = client_a.get(PAYMENTS, {"cursor": "cD1bIngiLDFd"})  # p=["x",1]: not a date
+
+    assert response.status_code == 400 and response.json()["code"] == "invalid_filter"
+
+
 # --- Credit notes ------------------------------------------------------------------------------------
 
 
