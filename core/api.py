@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import NotFound
@@ -200,10 +200,37 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> A
     return page_not_found(request, exception)
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
 def api_server_error(request: HttpRequest) -> Any:
-    """The 500 of a path under /api/: JSON with a stable code (the error itself goes to the logs and Sentry)."""
+    """The answer to an unhandled error (every host's handler500; the error itself goes to the logs and Sentry).
+
+    The database unreachable (a connection that cannot be opened or was lost) is a 503 with Retry-After, not a
+    500: nothing was written (each write is one transaction, rolled back), and trying again later will work.
+    The API answers JSON with a stable code; pages a short page that needs neither the database nor a layout.
+    """
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.template.loader import render_to_string
     from django.views.defaults import server_error
 
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        if _wants_json(request):
+            response: Any = JsonResponse(
+                {"code": "service_unavailable", "detail": "The service is briefly unavailable: try again shortly."},
+                status=503,
+            )
+        else:
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+        return response
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "server_error", "detail": "Internal server error."}, status=500)
     return server_error(request)
+
+
+# Seconds a client is told to wait when the database is unreachable (a restart or a failover takes about this).
+UNAVAILABLE_RETRY_AFTER = 30
