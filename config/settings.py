@@ -69,6 +69,7 @@ SHARED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "django_filters",
+    "csp",
     "core",
     "config",
 ]
@@ -128,6 +129,7 @@ MIDDLEWARE = [
     "tenants.middleware.FirmActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # After allauth's AccountMiddleware: a firm that requires MFA sends staff without TOTP to its activation page.
@@ -335,6 +337,29 @@ HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", default=300)
 # --- Security ---------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): every script is a file of ours (no inline script, no eval), styles are
+# our stylesheets (style attributes allowed: the report's bars are sized by one), no frame anywhere, forms post
+# to us and may be redirected to Stripe's hosted pages (Checkout, Connect onboarding, the customer portal).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": [
+            "'self'",
+            "https://checkout.stripe.com",
+            "https://connect.stripe.com",
+            "https://billing.stripe.com",
+        ],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

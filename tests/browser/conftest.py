@@ -177,3 +177,24 @@ def open_page(page: Page, url: str) -> None:
     response = page.goto(url)
     assert response is not None, f"no response for {url}"
     assert response.status == 200, f"{url} answered {response.status}"
+
+
+# --- Content-Security-Policy ----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation(context: BrowserContext) -> Iterator[None]:
+    """Every browser test fails if Chromium refused something under the pages' Content-Security-Policy.
+
+    The policy (config/settings.py CONTENT_SECURITY_POLICY) allows no inline script and no frame; a page
+    that needed one would break silently in a real browser. Chromium reports each refusal on the console.
+    """
+    refused: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    yield
+    assert not refused, "\n".join(refused)
