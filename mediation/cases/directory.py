@@ -150,7 +150,8 @@ def covered_members() -> QuerySet[Member]:
 
 def search_covered_members(query: str, *, limit: int = SEARCH_LIMIT) -> list[Member]:
     """Covered members matching a name, a trade name, a SIREN (spaces allowed) or a website."""
-    query = (query or "").strip()
+    # PostgreSQL text cannot hold NUL: a query carrying one (a crafted link) would fail instead of finding nothing.
+    query = (query or "").replace("\x00", "").strip()
     if len(query) < SEARCH_MIN_LENGTH:
         return []
     site = re.sub(r"^https?://", "", query, flags=re.IGNORECASE).removeprefix("www.").rstrip("/")
